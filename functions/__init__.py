@@ -1,0 +1,1 @@
+"""The assistant backend: services behind the Cloud Functions in `main.py`."""

@@ -1,0 +1,1 @@
+"""The orchestrator behind `assistenteHttp`: one intent, one service call."""

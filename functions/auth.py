@@ -1,0 +1,66 @@
+"""Who is calling: the verified Firebase ID token, reduced to what services need."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from functions.errors import PermissionDenied, Unauthenticated
+
+__all__ = ["Caller", "caller_from_token"]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The signed-in user (or nobody) behind one call."""
+
+    uid: str | None = None
+    claims: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_admin(self) -> bool:
+        """True when the token carries the custom claim `admin: true`."""
+        return self.claims.get("admin") is True
+
+    @property
+    def email(self) -> str | None:
+        value = self.claims.get("email")
+        return value if isinstance(value, str) else None
+
+    def require_user(self) -> str:
+        """The caller's uid; raises Unauthenticated when nobody is signed in."""
+        if not self.uid:
+            raise Unauthenticated()
+        return self.uid
+
+    def require_admin(self) -> str:
+        """The admin's uid; Unauthenticated for nobody, PermissionDenied otherwise."""
+        uid = self.require_user()
+        if not self.is_admin:
+            raise PermissionDenied("Apenas administradores podem fazer isso.")
+        return uid
+
+    def require_self_or_admin(self, uid: str) -> str:
+        """`uid` when the caller is that user or an admin."""
+        caller = self.require_user()
+        if caller != uid and not self.is_admin:
+            raise PermissionDenied()
+        return uid
+
+
+def caller_from_token(token: Mapping[str, Any] | None, now_epoch: float) -> Caller:
+    """The caller described by verified token claims, or an anonymous caller.
+
+    The Auth emulator's tokens are unsigned and firebase-admin does not check
+    their expiry in emulator mode, so the expiry is checked here for every token.
+    """
+    if token is None:
+        return Caller()
+    expires = token.get("exp")
+    if not isinstance(expires, int | float) or expires <= now_epoch:
+        raise Unauthenticated("Sessão expirada. Entre novamente.")
+    uid = token.get("uid") or token.get("sub")
+    if not isinstance(uid, str) or not uid:
+        raise Unauthenticated()
+    return Caller(uid=uid, claims=dict(token))

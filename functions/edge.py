@@ -1,0 +1,75 @@
+"""The callable edge: token to caller, domain errors to `HttpsError`, one place.
+
+Triggers in `main.py` hand their request and a service function to `run`; what
+the service raises is mapped here so every function answers the app alike.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from firebase_functions import https_fn
+
+from functions.auth import Caller, caller_from_token
+from functions.errors import AppError
+
+__all__ = ["ERROR_CODES", "caller_of", "run", "to_https_error"]
+
+_log = logging.getLogger("functions.edge")
+
+ERROR_CODES: dict[str, https_fn.FunctionsErrorCode] = {
+    "INVALID_ARGUMENT": https_fn.FunctionsErrorCode.INVALID_ARGUMENT,
+    "UNAUTHENTICATED": https_fn.FunctionsErrorCode.UNAUTHENTICATED,
+    "PERMISSION_DENIED": https_fn.FunctionsErrorCode.PERMISSION_DENIED,
+    "NOT_FOUND": https_fn.FunctionsErrorCode.NOT_FOUND,
+    "RESOURCE_EXHAUSTED": https_fn.FunctionsErrorCode.RESOURCE_EXHAUSTED,
+    "UNAVAILABLE": https_fn.FunctionsErrorCode.UNAVAILABLE,
+    "INTERNAL": https_fn.FunctionsErrorCode.INTERNAL,
+}
+
+_GENERIC = "Erro interno. Tente novamente em instantes."
+_UNAVAILABLE = "Serviço temporariamente indisponível. Tente novamente."
+
+
+def caller_of(request: https_fn.CallableRequest[Any]) -> Caller:
+    """The caller of a callable request (anonymous when it has no token)."""
+    token = request.auth.token if request.auth is not None else None
+    return caller_from_token(token, time.time())
+
+
+def to_https_error(err: BaseException) -> https_fn.HttpsError:
+    """The protocol error for any exception; unknown ones become INTERNAL."""
+    from functions.store.base import StoreUnavailable
+
+    if isinstance(err, https_fn.HttpsError):
+        return err
+    if isinstance(err, AppError):
+        return https_fn.HttpsError(ERROR_CODES[err.code], err.message, err.details)
+    if isinstance(err, StoreUnavailable):
+        return https_fn.HttpsError(ERROR_CODES["UNAVAILABLE"], _UNAVAILABLE)
+    return https_fn.HttpsError(ERROR_CODES["INTERNAL"], _GENERIC)
+
+
+def error_code(err: BaseException) -> str:
+    """The protocol code name an exception maps to."""
+    return to_https_error(err).code.name
+
+
+def run(
+    request: https_fn.CallableRequest[Any],
+    service: Callable[[Any, Caller, Any], Any],
+) -> Any:
+    """Call `service(services, caller, data)` and map whatever it raises."""
+    from functions.services import get_services
+
+    try:
+        caller = caller_of(request)
+        return service(get_services(), caller, request.data)
+    except Exception as err:
+        mapped = to_https_error(err)
+        if mapped.code.name == "INTERNAL" and not isinstance(err, AppError):
+            _log.exception("unexpected error", extra={"error_type": type(err).__name__})
+        raise mapped from err

@@ -1,0 +1,69 @@
+"""Cloud Functions entry point: thin triggers, one service call each.
+
+Firebase deploys every function defined here under its Python name, so the
+names are the app's. Services are imported inside each trigger: a cold start
+pays only for this file and the SDK.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import firebase_admin
+from firebase_functions import https_fn
+
+from functions import edge
+
+# The SDK verifies ID tokens with firebase-admin before our code runs, so the
+# default app must exist at import; credentials are resolved on first use.
+if not firebase_admin._apps:
+    firebase_admin.initialize_app()
+
+
+@https_fn.on_call()
+def assistenteHttp(req: https_fn.CallableRequest[Any]) -> Any:
+    from functions.assistant.router import handle
+
+    return edge.run(req, handle)
+
+
+@https_fn.on_call()
+def setupUserProfile(req: https_fn.CallableRequest[Any]) -> Any:
+    from functions import users
+
+    return edge.run(req, users.setup_profile)
+
+
+@https_fn.on_call()
+def getUserProfileOptimized(req: https_fn.CallableRequest[Any]) -> Any:
+    from functions import users
+
+    return edge.run(req, users.get_profile)
+
+
+@https_fn.on_call()
+def updatePreferences(req: https_fn.CallableRequest[Any]) -> Any:
+    from functions import users
+
+    return edge.run(req, users.update_preferences)
+
+
+@https_fn.on_call()
+def getUserStats(req: https_fn.CallableRequest[Any]) -> Any:
+    from functions import users
+
+    return edge.run(req, users.get_stats)
+
+
+@https_fn.on_call()
+def clearUserCache(req: https_fn.CallableRequest[Any]) -> Any:
+    from functions import users
+
+    return edge.run(req, users.clear_cache)
+
+
+@https_fn.on_call()
+def updateUserPlan(req: https_fn.CallableRequest[Any]) -> Any:
+    from functions import users
+
+    return edge.run(req, users.update_plan)
