@@ -59,10 +59,14 @@ def error_code(err: BaseException) -> str:
 
 
 def run(
+    function: str,
     request: https_fn.CallableRequest[Any],
     service: Callable[[Any, Caller, Any], Any],
 ) -> Any:
-    """Call `service(services, caller, data)` and map whatever it raises."""
+    """Call `service(services, caller, data)` for the function named `function`.
+
+    Whatever the service raises leaves as the matching `HttpsError`.
+    """
     from functions.services import get_services
 
     try:
