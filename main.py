@@ -20,49 +20,49 @@ if not firebase_admin._apps:
     firebase_admin.initialize_app()
 
 
-@https_fn.on_call()
+@edge.on_call()
 def assistenteHttp(req: https_fn.CallableRequest[Any]) -> Any:
     from functions.assistant.router import handle
 
     return edge.run("assistenteHttp", req, handle)
 
 
-@https_fn.on_call()
+@edge.on_call()
 def setupUserProfile(req: https_fn.CallableRequest[Any]) -> Any:
     from functions import users
 
     return edge.run("setupUserProfile", req, users.setup_profile)
 
 
-@https_fn.on_call()
+@edge.on_call()
 def getUserProfileOptimized(req: https_fn.CallableRequest[Any]) -> Any:
     from functions import users
 
     return edge.run("getUserProfileOptimized", req, users.get_profile)
 
 
-@https_fn.on_call()
+@edge.on_call()
 def updatePreferences(req: https_fn.CallableRequest[Any]) -> Any:
     from functions import users
 
     return edge.run("updatePreferences", req, users.update_preferences)
 
 
-@https_fn.on_call()
+@edge.on_call()
 def getUserStats(req: https_fn.CallableRequest[Any]) -> Any:
     from functions import users
 
     return edge.run("getUserStats", req, users.get_stats)
 
 
-@https_fn.on_call()
+@edge.on_call()
 def clearUserCache(req: https_fn.CallableRequest[Any]) -> Any:
     from functions import users
 
     return edge.run("clearUserCache", req, users.clear_cache)
 
 
-@https_fn.on_call()
+@edge.on_call()
 def updateUserPlan(req: https_fn.CallableRequest[Any]) -> Any:
     from functions import users
 

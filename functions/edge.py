@@ -6,6 +6,8 @@ the service raises is mapped here so every function answers the app alike.
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -16,7 +18,7 @@ from firebase_functions import https_fn
 from functions.auth import Caller, caller_from_token
 from functions.errors import AppError
 
-__all__ = ["ERROR_CODES", "caller_of", "run", "to_https_error"]
+__all__ = ["ERROR_CODES", "caller_of", "on_call", "run", "to_https_error"]
 
 _log = logging.getLogger("functions.edge")
 
@@ -77,3 +79,53 @@ def run(
         if mapped.code.name == "INTERNAL" and not isinstance(err, AppError):
             _log.exception("unexpected error", extra={"error_type": type(err).__name__})
         raise mapped from err
+
+
+def _body_problem(request: Any) -> str | None:
+    """Why a POST body is not a callable request body, or None when it is."""
+    if request.method != "POST":
+        return None
+    try:
+        body = json.loads(request.get_data(cache=True) or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return "corpo da requisição não é JSON válido"
+    if not isinstance(body, dict) or "data" not in body:
+        return 'o corpo deve ser um objeto JSON com o campo "data"'
+    return None
+
+
+def on_call(**options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """`https_fn.on_call` that answers a malformed body with INVALID_ARGUMENT.
+
+    The SDK turns a body that is not JSON, or JSON that is not an object, into
+    an INTERNAL error (HTTP 500); the app must get a 400 it can act on.
+    """
+
+    def decorate(func: Callable[..., Any]) -> Any:
+        sdk_handler = https_fn.on_call(**options)(func)
+
+        @functools.wraps(sdk_handler)
+        def handler(request: Any) -> Any:
+            problem = _body_problem(request)
+            if problem is None:
+                return sdk_handler(request)
+            error = https_fn.HttpsError(ERROR_CODES["INVALID_ARGUMENT"], problem)
+            return _error_response(error, request.headers.get("Origin"))
+
+        return handler
+
+    return decorate
+
+
+def _error_response(error: https_fn.HttpsError, origin: str | None) -> Any:
+    from flask import Response
+
+    response = Response(
+        json.dumps({"error": error._as_dict()}),
+        status=error._http_error_code.status,
+        mimetype="application/json",
+    )
+    # The SDK's own replies allow any origin; an error must stay readable too.
+    if origin:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+    return response

@@ -85,9 +85,7 @@ def _profile_reply(profile: dict[str, Any]) -> dict[str, Any]:
     return jsonable(public)
 
 
-def setup_profile(
-    services: Services, caller: Caller, data: Any
-) -> dict[str, Any]:
+def setup_profile(services: Services, caller: Caller, data: Any) -> dict[str, Any]:
     """Create the caller's profile once; later calls refresh it and return it.
 
     Fields sent in the payload fill only what the profile lacks, so a repeated
@@ -122,9 +120,7 @@ def setup_profile(
     return {"userProfile": _profile_reply(profile), "created": created}
 
 
-def get_profile(
-    services: Services, caller: Caller, data: Any = None
-) -> dict[str, Any]:
+def get_profile(services: Services, caller: Caller, data: Any = None) -> dict[str, Any]:
     """The caller's profile through the cache; NotFound before setup."""
     uid = caller.require_user()
 
@@ -138,9 +134,7 @@ def get_profile(
     return {"profile": profile, "cached": cached}
 
 
-def update_preferences(
-    services: Services, caller: Caller, data: Any
-) -> dict[str, Any]:
+def update_preferences(services: Services, caller: Caller, data: Any) -> dict[str, Any]:
     """Change the caller's preferences; only the fields sent change."""
     uid = caller.require_user()
     payload = Payload(data)
@@ -167,8 +161,15 @@ def update_preferences(
         unknown = set(notes.raw) - {"email", "push"}
         for key in unknown:
             notes.errors[key] = "preferência desconhecida"
-        payload.errors.update({f"notifications.{k}": v for k, v in notes.errors.items()})
-    unknown_keys = set(payload.raw) - {"language", "timezone", "currency", "notifications"}
+        payload.errors.update(
+            {f"notifications.{k}": v for k, v in notes.errors.items()}
+        )
+    unknown_keys = set(payload.raw) - {
+        "language",
+        "timezone",
+        "currency",
+        "notifications",
+    }
     for key in sorted(unknown_keys):
         payload.errors[key] = "preferência desconhecida"
     if not changes and not payload.errors:
@@ -236,9 +237,7 @@ def _sum_field(services: Services, collection: str, field: str) -> tuple[int, in
             return count, total
 
 
-def get_stats(
-    services: Services, caller: Caller, data: Any = None
-) -> dict[str, Any]:
+def get_stats(services: Services, caller: Caller, data: Any = None) -> dict[str, Any]:
     """Counts, totals, usage against the plan and last activity of the caller."""
     uid = caller.require_user()
 
@@ -285,4 +284,3 @@ def require_known_user(services: Services, uid: str) -> dict[str, Any]:
     if profile is None:
         raise NotFound("Usuário não encontrado.")
     return profile
-

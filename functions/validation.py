@@ -48,10 +48,8 @@ class Payload:
     def has(self, key: str) -> bool:
         return self.raw.get(key) is not None
 
-    def read(
-        self, key: str, required: bool, convert: Callable[[Any], T]
-    ) -> T | None:
-        """The field converted by `convert`; its ValueError becomes the field's error."""
+    def read(self, key: str, required: bool, convert: Callable[[Any], T]) -> T | None:
+        """The field converted by `convert`; a ValueError becomes the field's error."""
         value = self.raw.get(key, _MISSING)
         if value is _MISSING or value is None or value == "":
             if required:
@@ -63,9 +61,7 @@ class Payload:
             self.errors[key] = str(err) or "valor inválido"
             return None
 
-    def text(
-        self, key: str, required: bool = False, max_len: int = 200
-    ) -> str | None:
+    def text(self, key: str, required: bool = False, max_len: int = 200) -> str | None:
         """A trimmed non-empty string of at most `max_len` characters."""
         return self.read(key, required, lambda v: clean_text(v, max_len))
 

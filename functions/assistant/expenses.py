@@ -66,7 +66,9 @@ def record_expense(services: Services, caller: Caller, data: Any) -> dict[str, A
         "description": description,
         "source": "app",
     }
-    expense_id, created = records.create(services, caller, EXPENSES, expense, request_id)
+    expense_id, created = records.create(
+        services, caller, EXPENSES, expense, request_id
+    )
     return {
         "message": "Despesa registrada com sucesso."
         if created

@@ -34,7 +34,9 @@ ORDERS = records.Kind(
 STATUSES = ("pendente", "confirmado", "em_producao", "pronto", "entregue", "cancelado")
 MAX_PRODUCTS = 100
 _MAX_QUANTITY = 100_000
-_LEADING_QUANTITY = re.compile(r"^\s*(\d{1,6}(?:[.,]\d{1,3})?)\s*(?:x\b|x(?=\s)|un\b|\s)")
+_LEADING_QUANTITY = re.compile(
+    r"^\s*(\d{1,6}(?:[.,]\d{1,3})?)\s*(?:x\b|x(?=\s)|un\b|\s)"
+)
 _STATUS_ALIASES = {"em produção": "em_producao", "em producao": "em_producao"}
 
 
@@ -54,13 +56,13 @@ def _product(entry: Any) -> dict[str, Any]:
         raise ValueError("esperado um texto ou um objeto com produto")
     item = Payload(entry)
     name = item.text("produto", required=True, max_len=200)
-    quantity = item.number("quantidade", 0.001, _MAX_QUANTITY)
+    amount = item.number("quantidade", 0.001, _MAX_QUANTITY)
     price = item.money("precoUnitario", allow_zero=True)
     if item.errors:
         raise ValueError("; ".join(f"{k}: {v}" for k, v in item.errors.items()))
     return {
         "name": name,
-        "quantity": quantity if quantity is not None else 1.0,
+        "quantity": amount if amount is not None else 1.0,
         "unitPrice": price,
     }
 
@@ -125,7 +127,9 @@ def record_order(services: Services, caller: Caller, data: Any) -> dict[str, Any
 
     order_id, created = records.create(services, caller, ORDERS, order, request_id)
     return {
-        "message": "Pedido registrado com sucesso." if created else "Pedido já registrado.",
+        "message": "Pedido registrado com sucesso."
+        if created
+        else "Pedido já registrado.",
         "orderId": order_id,
     }
 
@@ -164,7 +168,15 @@ def update_order(services: Services, caller: Caller, data: Any) -> dict[str, Any
     payload = Payload(data)
     order_id = payload.doc_id("id")
     fields = {k: v for k, v in _read_fields(payload, required=False).items() if v}
-    known = {"id", "cliente", "produtos", "dataEntrega", "valor", "status", "observacoes"}
+    known = {
+        "id",
+        "cliente",
+        "produtos",
+        "dataEntrega",
+        "valor",
+        "status",
+        "observacoes",
+    }
     for key in sorted(set(payload.raw) - known - {"requestId"}):
         payload.errors[key] = "campo desconhecido"
     if not fields and not payload.errors:
@@ -176,7 +188,9 @@ def update_order(services: Services, caller: Caller, data: Any) -> dict[str, Any
     updated = records.update(services, caller, ORDERS, order_id, lambda _: fields)
     return {
         "message": "Pedido atualizado.",
-        "order": _shape(Doc(records.record_path(caller.uid or "", ORDERS, order_id), updated)),
+        "order": _shape(
+            Doc(records.record_path(caller.uid or "", ORDERS, order_id), updated)
+        ),
     }
 
 
@@ -189,4 +203,3 @@ def delete_order(services: Services, caller: Caller, data: Any) -> dict[str, Any
         raise InvalidArgument()
     records.delete(services, caller, ORDERS, order_id)
     return {"message": "Pedido excluído."}
-

@@ -77,7 +77,9 @@ def decode(text: str) -> dict[str, Any]:
 
 
 def _json_path(field: str) -> str:
-    return "$" + "".join('."' + part.replace('"', "") + '"' for part in field.split("."))
+    return "$" + "".join(
+        '."' + part.replace('"', "") + '"' for part in field.split(".")
+    )
 
 
 def _field_expr(field: str) -> tuple[str, list[Any]]:
@@ -333,8 +335,8 @@ class SqliteStore:
             clauses.append(clause)
             params.extend(cursor_params)
 
-        for expr, expr_params, direction in order_exprs:
-            order_sql.append(f"{expr} {'DESC' if direction == 'desc' else 'ASC'}")
+        for expr, expr_params, way in order_exprs:
+            order_sql.append(f"{expr} {'DESC' if way == 'desc' else 'ASC'}")
             params.extend(expr_params)
         sql = (
             f"SELECT path, data FROM docs WHERE {' AND '.join(clauses)} "
@@ -377,9 +379,13 @@ class SqliteStore:
     def count(self, query: Query) -> int:
         clauses, params = self._where(query)
         with self._guard():
-            row = self._conn().execute(
-                f"SELECT COUNT(*) FROM docs WHERE {' AND '.join(clauses)}", params
-            ).fetchone()
+            row = (
+                self._conn()
+                .execute(
+                    f"SELECT COUNT(*) FROM docs WHERE {' AND '.join(clauses)}", params
+                )
+                .fetchone()
+            )
         return int(row[0])
 
     def stream_all(self) -> Iterator[Doc]:
@@ -418,4 +424,3 @@ class SqliteStore:
     def ping(self) -> None:
         with self._guard():
             self._conn().execute("SELECT 1").fetchone()
-
