@@ -2,11 +2,11 @@
 # Install everything the backend and its tests need; safe to run again.
 #   - Debian packages (as root): redis-server, Tesseract with Portuguese data
 #   - Python virtual environment at ./venv with requirements-dev.txt
-#   - the Firebase CLI (firebase-tools) in ./node_modules
+#   - the Firebase CLI (firebase-tools) in ./tools/node_modules
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(redis-server tesseract-ocr tesseract-ocr-por)
+APT_PACKAGES=(redis-server tesseract-ocr tesseract-ocr-por poppler-utils fonts-dejavu-core)
 
 missing_apt=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -44,10 +44,10 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" >"$stamp"
 fi
 
-npm_stamp=node_modules/.setup.sha256
-want=$(sha256sum package-lock.json | cut -d' ' -f1)
-if [ ! -x node_modules/.bin/firebase ] || [ "$(cat "$npm_stamp" 2>/dev/null)" != "$want" ]; then
+npm_stamp=tools/node_modules/.setup.sha256
+want=$(sha256sum tools/package-lock.json | cut -d' ' -f1)
+if [ ! -x tools/node_modules/.bin/firebase ] || [ "$(cat "$npm_stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing firebase-tools"
-  npm ci --no-fund --no-audit --loglevel=error >/dev/null
+  npm ci --prefix tools --no-fund --no-audit --loglevel=error >/dev/null
   echo "$want" >"$npm_stamp"
 fi
