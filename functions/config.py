@@ -30,6 +30,10 @@ class Settings:
     metrics_flush_seconds: float = 10.0
     metrics_retention_days: int = 30
     alert_webhook_url: str | None = None
+    alert_error_rate: float = 0.10
+    alert_p95_ms: float = 3000.0
+    alert_min_calls: int = 20
+    project_id: str | None = None
     backup_bucket: str | None = None
     backup_dir: Path = _ROOT / ".data" / "backups"
     backup_retention_days: int = 30
@@ -37,6 +41,14 @@ class Settings:
     max_document_bytes: int = 10 * 1024 * 1024
     gemini_api_key: str | None = None
     gemini_model: str = "gemini-2.5-flash"
+    gemini_base_url: str | None = None
+    gemini_timeout_seconds: float = 20.0
+    vertex_project: str | None = None
+    vertex_location: str = "us-central1"
+    ocr_engine: str = "auto"
+    ocr_timeout_seconds: float = 30.0
+    tesseract_cmd: str = "tesseract"
+    on_gcp: bool = False
 
     @property
     def use_firestore(self) -> bool:
@@ -52,6 +64,15 @@ def _flag(value: str | None, default: bool) -> bool:
 
 def _optional(value: str | None) -> str | None:
     return value.strip() if value and value.strip() else None
+
+
+def _ocr_engine(value: str | None) -> str:
+    engine = (value or "auto").strip().lower()
+    if engine not in {"auto", "vision", "tesseract"}:
+        raise ValueError(
+            f"OCR_ENGINE must be auto, vision or tesseract, got {engine!r}"
+        )
+    return engine
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -88,6 +109,11 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         metrics_flush_seconds=number("METRICS_FLUSH_SECONDS", 10.0),
         metrics_retention_days=int(number("METRICS_RETENTION_DAYS", 30)),
         alert_webhook_url=_optional(env.get("ALERT_WEBHOOK_URL")),
+        alert_error_rate=number("ALERT_ERROR_RATE", 0.10),
+        alert_p95_ms=number("ALERT_P95_MS", 3000.0),
+        alert_min_calls=int(number("ALERT_MIN_CALLS", 20)),
+        project_id=_optional(env.get("GOOGLE_CLOUD_PROJECT"))
+        or _optional(env.get("GCLOUD_PROJECT")),
         backup_bucket=_optional(env.get("BACKUP_BUCKET")),
         backup_dir=Path(env.get("BACKUP_DIR") or data_dir / "backups"),
         backup_retention_days=int(number("BACKUP_RETENTION_DAYS", 30)),
@@ -95,4 +121,15 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         max_document_bytes=int(number("MAX_DOCUMENT_BYTES", 10 * 1024 * 1024)),
         gemini_api_key=_optional(env.get("GEMINI_API_KEY")),
         gemini_model=env.get("GEMINI_MODEL") or "gemini-2.5-flash",
+        gemini_base_url=_optional(env.get("GEMINI_BASE_URL")),
+        gemini_timeout_seconds=number("GEMINI_TIMEOUT_SECONDS", 20.0),
+        vertex_project=_optional(env.get("VERTEX_PROJECT")),
+        vertex_location=env.get("VERTEX_LOCATION") or "us-central1",
+        ocr_engine=_ocr_engine(env.get("OCR_ENGINE")),
+        ocr_timeout_seconds=number("OCR_TIMEOUT_SECONDS", 30.0),
+        tesseract_cmd=env.get("TESSERACT_CMD") or "tesseract",
+        # Cloud Functions (2nd gen) runs on Cloud Run, which sets K_SERVICE;
+        # the local emulator sets it too, and FUNCTIONS_EMULATOR besides.
+        on_gcp=bool(env.get("K_SERVICE"))
+        and not _flag(env.get("FUNCTIONS_EMULATOR"), False),
     )

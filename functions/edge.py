@@ -67,18 +67,29 @@ def run(
 ) -> Any:
     """Call `service(services, caller, data)` for the function named `function`.
 
-    Whatever the service raises leaves as the matching `HttpsError`.
+    Whatever the service raises leaves as the matching `HttpsError`. Every call
+    is measured (`functions.monitoring.calls.Call`): one JSON log line and an
+    in-memory rollup, no store round trip.
     """
+    from functions.monitoring.calls import TRACE_HEADER, Call
     from functions.services import get_services
 
-    try:
-        caller = caller_of(request)
-        return service(get_services(), caller, request.data)
-    except Exception as err:
-        mapped = to_https_error(err)
-        if mapped.code.name == "INTERNAL" and not isinstance(err, AppError):
-            _log.exception("unexpected error", extra={"error_type": type(err).__name__})
-        raise mapped from err
+    raw = request.raw_request
+    trace_header = raw.headers.get(TRACE_HEADER) if raw is not None else None
+    with Call(function, request.data, trace_header) as call:
+        try:
+            services = get_services()
+            call.bind(services)
+            caller = caller_of(request)
+            call.identify(caller.uid)
+            return service(services, caller, request.data)
+        except Exception as err:
+            mapped = to_https_error(err)
+            if mapped.code.name == "INTERNAL" and not isinstance(err, AppError):
+                _log.exception(
+                    "unexpected error", extra={"error_type": type(err).__name__}
+                )
+            raise mapped from err
 
 
 def _body_problem(request: Any) -> str | None:

@@ -17,6 +17,7 @@ JOBS: dict[str, str] = {
     "dailyBackup": "functions.backup:run_daily_backup",
     "weeklyBackupVerification": "functions.backup:run_weekly_verification",
     "cleanupOldMetrics": "functions.monitoring:cleanup_old_metrics",
+    "evaluateAlerts": "functions.monitoring:evaluate_alerts",
 }
 
 

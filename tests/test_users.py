@@ -159,7 +159,7 @@ def test_concurrent_creates_never_overshoot_the_limit(
     lock = threading.Lock()
 
     def create() -> None:
-        status, _ = CallableClient().intent(
+        status, _ = client.intent(
             "criarNovaReceita", {"recipeName": "B", "ingredients": ["1 ovo"]}, token
         )
         with lock:
