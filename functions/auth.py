@@ -8,7 +8,7 @@ from typing import Any
 
 from functions.errors import PermissionDenied, Unauthenticated
 
-__all__ = ["Caller", "caller_from_token"]
+__all__ = ["Caller", "caller_from_token", "check_token_mode"]
 
 
 @dataclass(frozen=True)
@@ -64,3 +64,20 @@ def caller_from_token(token: Mapping[str, Any] | None, now_epoch: float) -> Call
     if not isinstance(uid, str) or not uid:
         raise Unauthenticated()
     return Caller(uid=uid, claims=dict(token))
+
+
+def check_token_mode(env: Mapping[str, str]) -> None:
+    """Refuse to serve when token signatures would not be checked in production.
+
+    With FIREBASE_AUTH_EMULATOR_HOST set, firebase-admin accepts unsigned tokens,
+    so anyone could claim `admin: true`. That is right under the emulator and
+    never on Cloud Run (K_SERVICE set, FUNCTIONS_EMULATOR not true).
+    """
+    emulated_auth = bool(env.get("FIREBASE_AUTH_EMULATOR_HOST"))
+    on_cloud_run = bool(env.get("K_SERVICE"))
+    in_emulator = env.get("FUNCTIONS_EMULATOR", "").lower() == "true"
+    if emulated_auth and on_cloud_run and not in_emulator:
+        raise RuntimeError(
+            "FIREBASE_AUTH_EMULATOR_HOST is set on a deployed function: ID token "
+            "signatures would not be verified. Remove it from the environment."
+        )

@@ -80,9 +80,20 @@ def ensure_profile(
     return path, profile
 
 
+# Usage and last activity change with every record the user writes; they are
+# served by getUserStats, so a write need not evict the cached profile.
+_NOT_IN_PROFILE = {"usage", "lastActivityAt"}
+
+
 def _profile_reply(profile: dict[str, Any]) -> dict[str, Any]:
-    public = {k: v for k, v in profile.items() if k != "usage"}
+    public = {k: v for k, v in profile.items() if k not in _NOT_IN_PROFILE}
     return jsonable(public)
+
+
+def _forget_profile(services: Services, uid: str) -> None:
+    # Stats show the plan and the profile's dates, so they go with the profile.
+    services.cache.invalidate(uid, Category.PROFILE)
+    services.cache.invalidate(uid, Category.ANALYSIS)
 
 
 def setup_profile(services: Services, caller: Caller, data: Any) -> dict[str, Any]:
@@ -116,7 +127,7 @@ def setup_profile(services: Services, caller: Caller, data: Any) -> dict[str, An
         return {**profile, **changes}, False
 
     profile, created = services.store.run_transaction(run)
-    services.cache.invalidate(uid, Category.PROFILE)
+    _forget_profile(services, uid)
     return {"userProfile": _profile_reply(profile), "created": created}
 
 
@@ -124,13 +135,15 @@ def get_profile(services: Services, caller: Caller, data: Any = None) -> dict[st
     """The caller's profile through the cache; NotFound before setup."""
     uid = caller.require_user()
 
-    def load() -> dict[str, Any] | None:
+    def load() -> dict[str, Any]:
+        # Raising keeps "no profile yet" out of the cache: a first record
+        # creates the profile without evicting anything.
         profile = services.store.get(profile_path(uid))
-        return _profile_reply(profile) if profile else None
+        if profile is None:
+            raise NotFound("Perfil não encontrado. Configure sua conta primeiro.")
+        return _profile_reply(profile)
 
     profile, cached = services.cache.get_or_load(uid, Category.PROFILE, "profile", load)
-    if profile is None:
-        raise NotFound("Perfil não encontrado. Configure sua conta primeiro.")
     return {"profile": profile, "cached": cached}
 
 
@@ -182,7 +195,7 @@ def update_preferences(services: Services, caller: Caller, data: Any) -> dict[st
         return profile
 
     services.store.run_transaction(run)
-    services.cache.invalidate(uid, Category.PROFILE)
+    _forget_profile(services, uid)
     updated = services.store.get(profile_path(uid)) or {}
     return {"preferences": jsonable(updated.get("preferences", {}))}
 
@@ -213,7 +226,7 @@ def update_plan(services: Services, caller: Caller, data: Any) -> dict[str, Any]
         txn.update(path, {"plan": plan, "updatedAt": services.clock()})
 
     services.store.run_transaction(run)
-    services.cache.invalidate(uid, Category.PROFILE)
+    _forget_profile(services, uid)
     return {"uid": uid, "plan": plan, "limits": _limits(Plan(plan))}
 
 
@@ -264,7 +277,9 @@ def get_stats(services: Services, caller: Caller, data: Any = None) -> dict[str,
             }
         )
 
-    stats, cached = services.cache.get_or_load(uid, Category.PROFILE, "stats", load)
+    # Stats are figures derived from every record, like an analysis: they live
+    # in the category that every write of the user's records invalidates.
+    stats, cached = services.cache.get_or_load(uid, Category.ANALYSIS, "stats", load)
     return {"stats": stats, "cached": cached}
 
 

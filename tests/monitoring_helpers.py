@@ -110,3 +110,12 @@ def make_services(
 def json_lines(text: str) -> list[dict[str, Any]]:
     """Every stdout line parsed as JSON (each must parse)."""
     return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def logged_lines(capsys: Any) -> list[dict[str, Any]]:
+    """Every JSON line written to the captured stdout so far, after writing
+    out the call lines the log writer still holds in its queue."""
+    from functions.monitoring import logs
+
+    logs.flush()
+    return json_lines(capsys.readouterr().out)

@@ -21,7 +21,7 @@ from functions.monitoring.alerts import (
 )
 from functions.monitoring.rollups import Recorder
 from functions.services import Services
-from tests.monitoring_helpers import FakeClock, dead_port, json_lines, make_services
+from tests.monitoring_helpers import FakeClock, dead_port, logged_lines, make_services
 
 
 class _Hook(BaseHTTPRequestHandler):
@@ -84,11 +84,7 @@ def test_error_rate_alert_opens_once_then_resolves(
     assert alert["count"] == 2
     assert alert["value"] == pytest.approx(0.2)
     assert alert["firstSeen"] < alert["lastSeen"]
-    alert_lines = [
-        line
-        for line in json_lines(capsys.readouterr().out)
-        if line["severity"] == "ALERT"
-    ]
+    alert_lines = [line for line in logged_lines(capsys) if line["severity"] == "ALERT"]
     assert [line["alert"] for line in alert_lines] == ["error_rate"]
     assert [body["event"] for body in received] == ["opened"]
     assert received[0]["alert"]["rule"] == "error_rate"
@@ -174,5 +170,5 @@ def test_webhook_failure_does_not_fail_the_alert(
     raise_backup_alert(services, "b1", "disk full")
 
     assert [a["rule"] for a in open_alerts(services)] == ["backup_failed"]
-    events = [line.get("event") for line in json_lines(capsys.readouterr().out)]
+    events = [line.get("event") for line in logged_lines(capsys)]
     assert "alert_webhook_failed" in events

@@ -10,10 +10,11 @@ import pytest
 
 from functions.jobs import run_job
 from functions.monitoring import run_scheduled
+from functions.monitoring.logs import flush as flush_logs
 from functions.monitoring.rollups import Recorder
 from functions.services import Services
 from tests.conftest import CallableClient
-from tests.monitoring_helpers import START, FakeClock, json_lines
+from tests.monitoring_helpers import START, FakeClock, json_lines, logged_lines
 from tests.tokens import PROJECT
 
 
@@ -164,7 +165,7 @@ def test_scheduled_run_is_measured_and_failures_reraised(
     with pytest.raises(KeyError):
         run_scheduled("noSuchJob", "noSuchJob")
 
-    lines = json_lines(capsys.readouterr().out)
+    lines = logged_lines(capsys)
     calls = {line["function"]: line for line in lines if line.get("event") == "call"}
     assert calls["cleanupOldMetricsDaily"]["outcome"] == "ok"
     assert calls["noSuchJob"]["code"] == "INTERNAL"
@@ -177,6 +178,7 @@ def test_scheduled_run_is_measured_and_failures_reraised(
 def test_one_json_line_per_call_with_trace_and_labels(
     client: CallableClient, alice: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    flush_logs()
     capsys.readouterr()
     status, _ = client.raw(
         "assistenteHttp",
@@ -189,6 +191,7 @@ def test_one_json_line_per_call_with_trace_and_labels(
         alice,
         headers={"X-Cloud-Trace-Context": "105445aa7843bc8bf206b12000100000/1;o=1"},
     )
+    flush_logs()
     out = capsys.readouterr().out
 
     assert status == 400
@@ -217,6 +220,7 @@ def test_every_functions_logger_writes_structured_json(
 ) -> None:
     import functions.monitoring  # noqa: F401  (installs the handler)
 
+    logged_lines(capsys)  # nothing left over from earlier tests
     logging.getLogger("functions.cache").warning(
         "cache L2 (Redis) unreachable",
         extra={
@@ -249,9 +253,9 @@ def test_unexpected_errors_log_their_traceback_inside_the_call(
         raise RuntimeError("disk on fire")
 
     monkeypatch.setitem(router.INTENTS, "listarReceitas", boom)
-    capsys.readouterr()
+    logged_lines(capsys)
     client.intent("listarReceitas", {}, alice)
-    lines = json_lines(capsys.readouterr().out)
+    lines = logged_lines(capsys)
 
     error, call = lines
     assert error["severity"] == "ERROR" and "disk on fire" in error["message"]

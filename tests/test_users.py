@@ -183,3 +183,31 @@ def test_clear_user_cache(client: CallableClient, alice: str) -> None:
     assert client.ok("clearUserCache", None, alice)["cleared"] == "all"
     assert ok(client, "listarDespesas", {}, alice)["cached"] is False
     assert client.error("clearUserCache", None)["status"] == "UNAUTHENTICATED"
+
+
+def test_deployed_functions_refuse_unsigned_tokens() -> None:
+    from functions.auth import check_token_mode
+
+    emulator = {"FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099"}
+    check_token_mode(emulator)
+    check_token_mode({**emulator, "K_SERVICE": "fn", "FUNCTIONS_EMULATOR": "true"})
+    check_token_mode({"K_SERVICE": "assistenteHttp"})
+    with pytest.raises(RuntimeError, match="FIREBASE_AUTH_EMULATOR_HOST"):
+        check_token_mode({**emulator, "K_SERVICE": "assistenteHttp"})
+
+
+def test_record_writes_keep_the_profile_cached_but_refresh_stats(
+    client: CallableClient, alice: str
+) -> None:
+    assert client.error("getUserProfileOptimized", None, alice)["status"] == (
+        "NOT_FOUND"
+    )
+    ok(client, "registrarDespesa", EXPENSE, alice)  # creates the profile
+    assert client.ok("getUserProfileOptimized", None, alice)["cached"] is False
+    assert client.ok("getUserStats", None, alice)["stats"]["counts"]["expenses"] == 1
+
+    ok(client, "registrarDespesa", EXPENSE, alice)
+    assert client.ok("getUserProfileOptimized", None, alice)["cached"] is True
+    stats = client.ok("getUserStats", None, alice)
+    assert stats["cached"] is False
+    assert stats["stats"]["counts"]["expenses"] == 2

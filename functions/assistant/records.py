@@ -3,7 +3,7 @@
 Each kind of record lives in the user's own subcollection. A create checks the
 plan and writes the record in one transaction; a retried create carrying the
 same `requestId` returns the first record's id instead of a duplicate. Every
-write invalidates the user's cached listings of that kind and their profile.
+write invalidates the user's cached listings of that kind and their figures.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def record_path(uid: str, kind: Kind, record_id: str) -> str:
 def invalidate(services: Services, uid: str, kind: Kind) -> None:
     """Forget what the cache holds about the user's records of `kind`."""
     services.cache.invalidate(uid, kind.category)
-    services.cache.invalidate(uid, Category.PROFILE)
+    # Stats and analyses are derived from the records; the profile is not.
     services.cache.invalidate(uid, Category.ANALYSIS)
 
 

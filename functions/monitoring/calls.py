@@ -15,11 +15,18 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Callable
 from enum import Enum
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from functions.monitoring.logs import LogContext, bind_context, reset_context
+from functions.monitoring.logs import (
+    LogContext,
+    bind_context,
+    direct_route,
+    log_call,
+    reset_context,
+)
 from functions.monitoring.logs import trace_fields as _trace_fields
 from functions.monitoring.rollups import recorder_for
 
@@ -68,6 +75,21 @@ def _code_of(err: BaseException) -> str:
     return code if isinstance(code, str) else "INTERNAL"
 
 
+_SOURCE = {"file": __file__, "line": _LINE, "function": "Call.__exit__"}
+_intent_of: Callable[[Any], str | None] | None = None
+
+
+def _intent(data: Any) -> str | None:
+    # The router is imported on first use (importing it pulls in every intent
+    # handler), then kept: an import statement per call is measurable.
+    global _intent_of
+    if _intent_of is None:
+        from functions.assistant.router import intent_of
+
+        _intent_of = intent_of
+    return _intent_of(data)
+
+
 class Call:
     """One measured invocation of `function`; use as a context manager.
 
@@ -95,25 +117,20 @@ class Call:
         trace_header: str | None = None,
     ) -> None:
         self.function = function
-        self.intent: str | None = None
-        if function == _ASSISTANT:
-            from functions.assistant.router import intent_of
-
-            self.intent = intent_of(data)
+        self.intent = _intent(data) if function == _ASSISTANT else None
         self.user_id: str | None = None
         self.code: str | None = None
         self.duration_ms = 0.0
         self._trace_header = trace_header
         self._services: Services | None = None
-        self._context = LogContext()
+        labels = {"function": function}
+        if self.intent is not None:
+            labels["intent"] = self.intent
+        self._context = LogContext(labels=labels)
         self._token: Token[LogContext | None] | None = None
         self._started = 0.0
 
     def __enter__(self) -> Call:
-        labels = {"function": self.function}
-        if self.intent is not None:
-            labels["intent"] = self.intent
-        self._context = LogContext(labels=labels)
         self._token = bind_context(self._context)
         self._started = time.perf_counter()
         return self
@@ -126,24 +143,25 @@ class Call:
             trace, span, sampled = _trace_fields(
                 self._trace_header, services.settings.project_id
             )
-            self._update(trace=trace, span_id=span, sampled=sampled)
+            if trace is not None:
+                current = self._context
+                self._rebind(LogContext(trace, span, sampled, current.labels))
 
     def identify(self, user_id: str | None) -> None:
         """Name the signed-in user of the call (None for an anonymous one)."""
         self.user_id = user_id
         if user_id:
-            labels = {**self._context.labels, "user_id": user_id}
-            self._update(labels=labels)
+            current = self._context
+            labels = {**current.labels, "user_id": user_id}
+            self._rebind(
+                LogContext(current.trace, current.span_id, current.sampled, labels)
+            )
 
-    def _update(self, **changes: Any) -> None:
-        current = self._context
-        self._context = LogContext(
-            trace=changes.get("trace", current.trace),
-            span_id=changes.get("span_id", current.span_id),
-            sampled=changes.get("sampled", current.sampled),
-            labels=changes.get("labels", current.labels),
-        )
-        bind_context(self._context)
+    def _rebind(self, context: LogContext) -> None:
+        # Set in the context `__enter__` saved a token for: its reset restores
+        # what was bound before the call, whatever was set since.
+        self._context = context
+        bind_context(context)
 
     def __exit__(
         self,
@@ -171,12 +189,28 @@ class Call:
 
     def _log_line(self) -> None:
         code = self.code
-        if code is None:
-            level = logging.INFO
-        elif is_server_error(code):
-            level = logging.ERROR
-        else:
-            level = logging.WARNING
+        fields = {
+            "event": "call",
+            "function": self.function,
+            "intent": self.intent,
+            "outcome": "ok" if code is None else "error",
+            "code": code,
+            "durationMs": round(self.duration_ms, 3),
+            "userId": self.user_id,
+        }
+        server_error = None if code is None else code not in CLIENT_CODES
+        if direct_route():
+            # The usual case: a plain dict, queued for the log writer thread.
+            log_call(self._context, server_error, fields, _SOURCE, time.time())
+            return
+        # Someone attached a handler or filter: give them a real LogRecord.
+        level = (
+            logging.INFO
+            if server_error is None
+            else logging.ERROR
+            if server_error
+            else logging.WARNING
+        )
         if not _log.isEnabledFor(level):
             return
         # Built directly rather than through `_log.log`: finding the caller's
@@ -190,15 +224,7 @@ class Call:
             (),
             None,
             "Call.__exit__",
-            {
-                "event": "call",
-                "function": self.function,
-                "intent": self.intent,
-                "outcome": "ok" if code is None else "error",
-                "code": code,
-                "durationMs": round(self.duration_ms, 3),
-                "userId": self.user_id,
-            },
+            fields,
         )
         _log.handle(record)
 

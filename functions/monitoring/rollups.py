@@ -32,12 +32,14 @@ import atexit
 import bisect
 import contextlib
 import logging
+import math
 import os
 import secrets
 import signal
 import threading
 import time
 import weakref
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -98,6 +100,11 @@ BUCKET_KEYS: tuple[str, ...] = (*(f"le{int(b)}" for b in BOUNDS_MS), "inf")
 _N_BUCKETS = len(BUCKET_KEYS)
 _BATCH_LIMIT = 400  # below Firestore's 500 writes per batch
 _PEAK_MINUTES_KEPT = 3
+_FOLD_AT = 2048
+"""Queued calls that wake the flusher to fold them before its next tick."""
+_FOLD_INLINE_AT = 8 * _FOLD_AT
+"""Queued calls folded by the recording request itself (no flusher attached,
+or it fell behind): the queue's memory stays bounded."""
 
 
 def bucket_index(duration_ms: float) -> int:
@@ -240,6 +247,8 @@ class _Bucket:
 
 
 _Key = tuple[int, str]  # (epoch minute, function)
+# (epoch seconds, function, duration ms, code, intent, user id)
+_Recorded = tuple[float, str, float, str | None, str | None, str | None]
 _PeakKey = tuple[int, str, str | None]  # (epoch minute, function, intent)
 
 
@@ -268,9 +277,11 @@ class Recorder:
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._buckets: dict[_Key, _Bucket] = {}
+        self._queued: deque[_Recorded] = deque()
         self._peaks: dict[_PeakKey, list[float]] = {}
         self._dirty_peaks: set[_PeakKey] = set()
         self._last_flush = clock()
+        self._next_slot_at = self._slot_end(self._last_flush)
         self._cache_seen: tuple[int, int, int] | None = None
         self._wake: Callable[[], None] | None = None
 
@@ -291,14 +302,46 @@ class Recorder:
         """Count one call (`code` None for success); True when a flush is due.
 
         Never touches the store; a background flusher, if attached, is woken.
+        The call is only appended to a queue here (an atomic `deque.append`,
+        no lock); `fold` adds queued calls to the rollups in a batch, which
+        every read of the rollups (`flush`, `pending`) does first, and the
+        flusher does at each tick or when the queue grows long.
         """
         now = self._clock() if at is None else at
-        minute = int(now // 60)
-        key = (minute, function)
+        queued = self._queued
+        queued.append((now, function, duration_ms, code, intent, user_id))
+        if len(queued) >= _FOLD_AT:
+            if self._wake is not None and len(queued) < _FOLD_INLINE_AT:
+                self._wake()
+            else:
+                self.fold()
+        due = now >= self._next_slot_at
+        if due and self._wake is not None:
+            self._wake()
+        return due
+
+    def fold(self) -> int:
+        """Add every queued call to the rollups; how many were folded."""
         with self._lock:
-            bucket = self._buckets.get(key)
+            return self._fold()
+
+    def _fold(self) -> int:
+        # Caller holds `_lock`. popleft is atomic against a concurrent append,
+        # so no recorded call is lost or counted twice.
+        queued = self._queued
+        buckets = self._buckets
+        folded = 0
+        while True:
+            try:
+                now, function, duration_ms, code, intent, user_id = queued.popleft()
+            except IndexError:
+                return folded
+            folded += 1
+            minute = int(now // 60)
+            key = (minute, function)
+            bucket = buckets.get(key)
             if bucket is None:
-                bucket = self._buckets[key] = _Bucket()
+                bucket = buckets[key] = _Bucket()
             bucket.stats.add(duration_ms, code)
             self._extend_peak((minute, function, None), duration_ms)
             if intent is not None:
@@ -312,10 +355,6 @@ class Recorder:
                 if user is None:
                     user = bucket.users[user_id] = _UserStats()
                 user.add(intent, duration_ms, code is not None)
-            due = self._slot(now) > self._slot(self._last_flush)
-        if due and self._wake is not None:
-            self._wake()
-        return due
 
     def _extend_peak(self, key: _PeakKey, duration_ms: float) -> None:
         peak = self._peaks.get(key)
@@ -332,9 +371,17 @@ class Recorder:
         # an interval dividing a minute, no interval spans two minutes.
         return int(epoch // self._flush_seconds) if self._flush_seconds > 0 else 0
 
+    def _slot_end(self, epoch: float) -> float:
+        # The first time in a later slot than `epoch`: a record at or after
+        # it finds a flush due (`_slot(now) > _slot(epoch)`), one compare.
+        if self._flush_seconds <= 0:
+            return math.inf
+        return (self._slot(epoch) + 1) * self._flush_seconds
+
     def pending(self) -> int:
         """How many (minute, function) rollups wait for the next flush."""
         with self._lock:
+            self._fold()
             return len(self._buckets)
 
     def flush_if_due(self) -> int:
@@ -360,6 +407,7 @@ class Recorder:
         """
         with self._flush_lock:
             with self._lock:
+                self._fold()
                 buckets, self._buckets = self._buckets, {}
                 if hold_from is not None:
                     for key in [k for k in buckets if k[0] * 60 >= hold_from]:
@@ -370,6 +418,7 @@ class Recorder:
                 peaks = {key: tuple(self._peaks[key]) for key in dirty - held}
                 now = self._clock()
                 self._last_flush = now
+                self._next_slot_at = self._slot_end(now)
                 self._forget_old_peaks(int(now // 60))
             writes = [
                 (key, self._document(key, bucket, peaks))
@@ -537,6 +586,7 @@ class _Flusher:
             self._event.clear()
             for recorder in self.recorders():
                 try:
+                    recorder.fold()
                     recorder.flush_if_due()
                 except Exception:
                     _log.exception("metrics flusher failed", extra={"event": "metrics"})
@@ -544,7 +594,9 @@ class _Flusher:
 
 _flusher = _Flusher()
 _registry: dict[int, tuple[weakref.ref[Services], Recorder]] = {}
-_registry_lock = threading.Lock()
+# Reentrant: a garbage collection inside `recorder_for` may run a dead
+# Services' weakref callback (`_forget`) on the same thread, under the lock.
+_registry_lock = threading.RLock()
 _hooks_installed = False
 
 
@@ -573,9 +625,18 @@ def recorder_for(services: Services) -> Recorder:
 def _epoch_clock(ref: weakref.ref[Services]) -> Callable[[], float]:
     # Reads `services.clock` at each call (tests swap it) through a weak
     # reference, so the recorder does not keep its services alive.
+    from functions.services import Services
+
+    system_clock = Services.clock  # the dataclass default: datetime.now(UTC)
+
     def now() -> float:
         services = ref()
-        return services.clock().timestamp() if services is not None else time.time()
+        if services is None:
+            return time.time()
+        clock = services.clock
+        # The same instant as `clock().timestamp()` for the default clock,
+        # without building a datetime per recorded call.
+        return time.time() if clock is system_clock else clock().timestamp()
 
     return now
 
