@@ -60,8 +60,14 @@ def _to_json_value(value: Any) -> Any:
 
 
 def _from_json_object(obj: dict[str, Any]) -> Any:
-    if len(obj) == 1 and _TS in obj:
-        return datetime.fromisoformat(obj[_TS])
+    # Limitation: a stored map whose only key is "$ts" holding ISO text reads
+    # back as a timestamp. The services never store maps with keys taken from
+    # user input, so no such map exists; anything else with that key is kept.
+    if len(obj) == 1 and isinstance(obj.get(_TS), str):
+        try:
+            return datetime.fromisoformat(obj[_TS])
+        except ValueError:
+            return obj
     return obj
 
 
