@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Install everything the backend and its tests need; safe to run again.
-#   - Debian packages (as root): redis-server, Tesseract with Portuguese data
+#   - Debian packages (as root): redis-server, Tesseract with Portuguese data,
+#     chromium (the dashboard's end-to-end test)
 #   - Python virtual environment at ./venv with requirements-dev.txt
 #   - the Firebase CLI (firebase-tools) in ./tools/node_modules
+#   - the admin dashboard: its npm packages and its build in ./hosting/dist
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(redis-server tesseract-ocr tesseract-ocr-por poppler-utils fonts-dejavu-core)
+APT_PACKAGES=(redis-server tesseract-ocr tesseract-ocr-por poppler-utils fonts-dejavu-core chromium)
 
 missing_apt=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -50,4 +52,22 @@ if [ ! -x tools/node_modules/.bin/firebase ] || [ "$(cat "$npm_stamp" 2>/dev/nul
   echo "setup: installing firebase-tools"
   npm ci --prefix tools --no-fund --no-audit --loglevel=error >/dev/null
   echo "$want" >"$npm_stamp"
+fi
+
+# The dashboard bakes the emulator addresses of firebase.json and the project
+# of .firebaserc into its bundle, so those files count as its sources too.
+hosting_stamp=hosting/node_modules/.setup.sha256
+want=$(sha256sum hosting/package-lock.json | cut -d' ' -f1)
+if [ ! -d hosting/node_modules ] || [ "$(cat "$hosting_stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: installing the dashboard's npm packages"
+  npm ci --prefix hosting --no-fund --no-audit --loglevel=error >/dev/null
+  echo "$want" >"$hosting_stamp"
+fi
+build_stamp=hosting/dist/.build.sha256
+want=$(find hosting/src hosting/build.mjs hosting/package-lock.json firebase.json .firebaserc \
+  -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
+if [ ! -f hosting/dist/index.html ] || [ "$(cat "$build_stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: building the dashboard"
+  npm run --prefix hosting --silent build
+  echo "$want" >"$build_stamp"
 fi

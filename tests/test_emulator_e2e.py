@@ -1,9 +1,10 @@
 """End to end through the real Firebase emulators (Auth and Functions).
 
 One `firebase emulators:start --only functions,auth` runs for the module with
-its own DATA_DIR; users sign up through the Auth emulator's REST API and every
-call goes over HTTP with the callable protocol, as the app's SDK sends it. The
-command line is run as a subprocess, as a developer would.
+its own DATA_DIR (`tests.emulators`); users sign up through the Auth
+emulator's REST API and every call goes over HTTP with the callable protocol,
+as the app's SDK sends it. The command line is run as a subprocess, as a
+developer would.
 
 Without the Firebase CLI the module is skipped, except under CI=true where that
 is a failure. Neither emulator needs Java: a `java` on PATH that records any
@@ -13,222 +14,29 @@ call proves it.
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from functions import demo
-from functions.cli import (
-    AuthEmulator,
-    CallFailed,
-    Functions,
-    Local,
-    Session,
-    local_setup,
-    post_json,
-)
+from functions.cli import Session
 from functions.parsing import parse_money
+from tests.emulators import Emulators, start_emulators
 from tests.tokens import mint
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parent.parent
-FIREBASE = ROOT / "tools" / "node_modules" / ".bin" / "firebase"
 PASSWORD = "senha-e2e-123"
-START_TIMEOUT_S = 120
-STOP_TIMEOUT_S = 30
-# The emulators bind these; another run must have released them first.
-_PORTS = ("functions", "auth", "hub", "logging")
-
-
-@dataclass
-class Emulators:
-    local: Local
-    functions: Functions
-    accounts: AuthEmulator
-    env: dict[str, str]
-    java_calls: Path
-    log: Path
-
-    def call(self, function: str, data: Any = None, token: str | None = None) -> Any:
-        return self.functions.call(function, data, token)
-
-    def intent(self, name: str, payload: Any, user: Session) -> Any:
-        return self.call(
-            "assistenteHttp", {"intent": name, "payload": payload}, user.id_token
-        )
-
-    def failure(
-        self, function: str, data: Any = None, token: str | None = None
-    ) -> CallFailed:
-        with pytest.raises(CallFailed) as caught:
-            self.call(function, data, token)
-        return caught.value
-
-    def cli(self, *args: str) -> dict[str, Any]:
-        """The JSON a `python -m functions` command prints; it must succeed."""
-        done = subprocess.run(
-            [sys.executable, "-m", "functions", *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
-        result: dict[str, Any] = json.loads(done.stdout)
-        return result
-
-
-def _missing_tool(reason: str) -> None:
-    # On CI a missing tool means the setup is broken, not that the test may go.
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true: end-to-end tests must run)")
-    pytest.skip(reason)
-
-
-def _port_busy(host: str, port: int) -> bool:
-    with socket.socket() as probe:
-        probe.settimeout(0.5)
-        return probe.connect_ex((host, port)) == 0
-
-
-def _wait_for_free_ports(local: Local, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        busy = [
-            n
-            for n in _PORTS
-            if n in local.ports and _port_busy(local.host, local.ports[n])
-        ]
-        if not busy:
-            return
-        if time.monotonic() > deadline:
-            ports = ", ".join(f"{n} {local.ports[n]}" for n in busy)
-            pytest.fail(f"emulator ports still in use after {seconds:g} s: {ports}")
-        time.sleep(1)
-
-
-def _tail(path: Path, size: int = 4000) -> str:
-    return path.read_text(errors="replace")[-size:] if path.exists() else ""
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """INT to the emulators' process group (a clean shutdown), KILL if it hangs.
-
-    The Python workers live in the same group; the final KILL reaps any the
-    CLI left behind.
-    """
-    for sig, wait_s in ((signal.SIGINT, STOP_TIMEOUT_S), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            process.wait(wait_s)
-        except subprocess.TimeoutExpired:
-            continue
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        break
-
-
-def _wait_until_ready(
-    emulators: Emulators, process: subprocess.Popen[bytes], seconds: float
-) -> None:
-    health_url = f"{emulators.local.functions_url}/assistenteHttp"
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the emulators exited early:\n{_tail(emulators.log)}")
-        if "All emulators ready" in _tail(emulators.log, 100_000):
-            try:
-                status, _ = post_json(
-                    health_url, {"data": {"intent": "healthCheck"}}, timeout=5
-                )
-            except Exception:
-                status = 0
-            if status == 200:
-                return
-        time.sleep(0.5)
-    pytest.fail(
-        f"the emulators were not ready within {seconds} s:\n{_tail(emulators.log)}"
-    )
 
 
 @pytest.fixture(scope="module")
 def emulators(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulators]:
     """The running Auth and Functions emulators over a fresh SQLite store."""
-    if not FIREBASE.exists():
-        _missing_tool(
-            f"Firebase CLI not installed at {FIREBASE} (run scripts/setup.sh)"
-        )
-    local = local_setup(ROOT)
-    _wait_for_free_ports(local, 60)
-
-    tmp = tmp_path_factory.mktemp("emulators")
-    shim_dir = tmp / "bin"
-    shim_dir.mkdir()
-    java_calls = tmp / "java-calls"
-    java = shim_dir / "java"
-    java.write_text(f'#!/bin/sh\necho "java $*" >> "{java_calls}"\nexit 1\n')
-    java.chmod(0o755)
-
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"CACHE_REDIS_URL", "FIRESTORE_EMULATOR_HOST", "STORE_BACKEND"}
-    }
-    env.update(
-        DATA_DIR=str(tmp / "data"),
-        PATH=f"{shim_dir}{os.pathsep}{env.get('PATH', '')}",
-        # For the command line run by the tests: the same Auth emulator.
-        FIREBASE_AUTH_EMULATOR_HOST=local.auth_host,
-        PYTHONUNBUFFERED="1",
-    )
-    log = tmp / "emulators.log"
-    state = Emulators(
-        local=local,
-        functions=Functions(local.functions_url),
-        accounts=AuthEmulator(local.auth_host),
-        env=env,
-        java_calls=java_calls,
-        log=log,
-    )
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                str(FIREBASE),
-                "emulators:start",
-                "--only",
-                "functions,auth",
-                "--project",
-                local.project,
-            ],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        _wait_until_ready(state, process, START_TIMEOUT_S)
-        yield state
-    finally:
-        _stop(process)
+    with start_emulators(tmp_path_factory.mktemp("emulators")) as running:
+        yield running
 
 
 def _claims(session: Session) -> dict[str, Any]:

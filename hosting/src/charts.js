@@ -1,0 +1,228 @@
+// The four charts, drawn with uPlot. Each chart keeps its uPlot instance and
+// only swaps data on a refresh, so the page does not flicker every interval.
+//
+// Every chart element carries `data-points` (values drawn) and `data-nonzero`
+// (values above zero): what the end-to-end test reads, and handy when
+// inspecting the page.
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
+
+import { TIME_ZONE } from "./format.js";
+
+const HEIGHT = 200;
+// Below this width the category labels of the cache chart are turned.
+const NARROW = 480;
+const COLORS = { blue: "#2563eb", red: "#dc2626", amber: "#d97706", green: "#16a34a" };
+
+const CACHE_LABELS = {
+  profile: "Perfil",
+  expenses: "Despesas",
+  orders: "Pedidos",
+  recipes: "Receitas",
+  analysis: "Análises",
+  total: "Total",
+};
+
+const hourMinute = new Intl.DateTimeFormat("pt-BR", {
+  timeZone: TIME_ZONE,
+  hour: "2-digit",
+  minute: "2-digit",
+});
+const dayMonth = new Intl.DateTimeFormat("pt-BR", {
+  timeZone: TIME_ZONE,
+  day: "2-digit",
+  month: "2-digit",
+});
+
+/** Time axis labels in 24 h Brazilian style; the day too once the axis spans days. */
+function timeLabels(u, splits, axisIndex, space, increment) {
+  const span = u.scales.x.max - u.scales.x.min;
+  return splits.map((seconds) => {
+    const date = new Date(seconds * 1000);
+    if (increment >= 86_400) return dayMonth.format(date);
+    if (span > 86_400) return `${dayMonth.format(date)}\n${hourMinute.format(date)}`;
+    return hourMinute.format(date);
+  });
+}
+
+// Sparse series (error rate, latency: nothing in minutes without calls) are
+// drawn with their points, or a lone busy minute would not show at all.
+function line(label, color, { dots = false, ...extra } = {}) {
+  const points = dots ? { show: true, size: 6, fill: color } : { show: false };
+  return { label, stroke: color, width: 2, spanGaps: false, points, ...extra };
+}
+
+/** uPlot options shared by the time charts. */
+function timeOptions(width, series, yLabel) {
+  return {
+    width,
+    height: HEIGHT,
+    // Axis ticks in Brasília time, like every other date on the page.
+    tzDate: (seconds) => uPlot.tzDate(new Date(seconds * 1000), TIME_ZONE),
+    scales: { y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
+    axes: [{ values: timeLabels, space: 60 }, { label: yLabel, size: 56 }],
+    series: [{ label: "Horário" }, ...series],
+    // Series names only: a phone has no cursor to fill in live values.
+    legend: { live: false },
+  };
+}
+
+function cacheOptions(width, labels) {
+  const last = labels.length - 1;
+  const narrow = width < NARROW;
+  return {
+    width,
+    height: HEIGHT,
+    scales: {
+      x: { time: false, range: () => [-0.6, last + 0.6] },
+      y: { range: [0, 100] },
+    },
+    axes: [
+      {
+        splits: () => labels.map((_, i) => i),
+        values: (u, splits) => splits.map((i) => labels[i] ?? ""),
+        grid: { show: false },
+        ...(narrow ? { rotate: -40, size: 64 } : {}),
+      },
+      { label: "%", size: 48 },
+    ],
+    series: [
+      { label: "Categoria", value: (u, i) => labels[i] ?? "—" },
+      {
+        label: "Acerto",
+        fill: "rgba(22, 163, 74, 0.55)",
+        stroke: COLORS.green,
+        paths: uPlot.paths.bars({ size: [0.6, 56] }),
+        points: { show: false },
+        value: (u, v) => (v == null ? "—" : `${v.toFixed(1)}%`),
+      },
+    ],
+    legend: { live: false },
+  };
+}
+
+/** A chart bound to one element, redrawn with `show(options, data)`. */
+class Chart {
+  constructor(element) {
+    this.element = element;
+    this.plot = null;
+    this.shape = "";
+    this.narrow = false;
+    // Follow the card's width: the grid reflows from one to two columns.
+    new ResizeObserver(() => this.resize()).observe(element);
+  }
+
+  width() {
+    return Math.max(240, this.element.clientWidth);
+  }
+
+  resize() {
+    if (!this.plot) return;
+    if (this.narrow !== this.width() < NARROW) {
+      this.draw(); // options depend on the width class: rebuild
+    } else {
+      this.plot.setSize({ width: this.width(), height: HEIGHT });
+    }
+  }
+
+  draw() {
+    this.plot?.destroy();
+    this.narrow = this.width() < NARROW;
+    this.plot = new uPlot(this.makeOptions(this.width()), this.data, this.element);
+  }
+
+  /** Draw `data`; `shape` names the options, so they are rebuilt only when it changes. */
+  show(shape, makeOptions, data) {
+    this.data = data;
+    if (this.plot && shape === this.shape) {
+      this.plot.setData(data);
+    } else {
+      this.shape = shape;
+      this.makeOptions = makeOptions;
+      this.draw();
+    }
+    const values = data.slice(1).flat();
+    this.element.dataset.points = String(values.filter((v) => v != null).length);
+    this.element.dataset.nonzero = String(values.filter((v) => v != null && v > 0).length);
+  }
+}
+
+function seriesColumns(points, stepMinutes) {
+  const x = points.map((p) => Date.parse(p.at) / 1000);
+  const perMinute = points.map((p) => p.calls / stepMinutes);
+  // No calls means no rate and no latency: a gap, not a misleading zero.
+  const rate = (n, p) => (p.calls ? (100 * n) / p.calls : null);
+  return {
+    x,
+    perMinute,
+    errors: points.map((p) => rate(p.errors, p)),
+    serverErrors: points.map((p) => rate(p.serverErrors, p)),
+    avg: points.map((p) => (p.calls ? p.avgMs : null)),
+    p95: points.map((p) => (p.calls ? p.p95Ms : null)),
+  };
+}
+
+/** Creates the charts once; `update` redraws them from the backend's replies. */
+export function createCharts() {
+  const charts = {
+    calls: new Chart(document.getElementById("chart-calls")),
+    errors: new Chart(document.getElementById("chart-errors")),
+    latency: new Chart(document.getElementById("chart-latency")),
+    cache: new Chart(document.getElementById("chart-cache")),
+  };
+
+  function showMetrics(metrics) {
+    const { stepMinutes, points } = metrics.series;
+    const c = seriesColumns(points, stepMinutes);
+    charts.calls.show(
+      "calls",
+      (w) =>
+        timeOptions(
+          w,
+          [line("Chamadas por minuto", COLORS.blue, { fill: "rgba(37,99,235,0.12)" })],
+          "chamadas",
+        ),
+      [c.x, c.perMinute],
+    );
+    charts.errors.show(
+      "errors",
+      (w) =>
+        timeOptions(
+          w,
+          [
+            line("Todos os erros", COLORS.amber, { dots: true }),
+            line("Erros do servidor", COLORS.red, { dots: true }),
+          ],
+          "%",
+        ),
+      [c.x, c.errors, c.serverErrors],
+    );
+    charts.latency.show(
+      "latency",
+      (w) =>
+        timeOptions(
+          w,
+          [line("Média", COLORS.blue, { dots: true }), line("p95", COLORS.red, { dots: true })],
+          "ms",
+        ),
+      [c.x, c.avg, c.p95],
+    );
+  }
+
+  function showCache(stats) {
+    const names = [...Object.keys(stats.categories), "total"];
+    const blocks = { ...stats.categories, total: stats.total };
+    const labels = names.map((name) => CACHE_LABELS[name] ?? name);
+    // A category nobody read yet has no rate; 0% would claim every read missed.
+    const rates = names.map((name) => {
+      const b = blocks[name];
+      return b.hits + b.misses ? 100 * b.hitRate : null;
+    });
+    charts.cache.show(`cache:${labels.join(",")}`, (w) => cacheOptions(w, labels), [
+      names.map((_, i) => i),
+      rates,
+    ]);
+  }
+
+  return { showMetrics, showCache };
+}
