@@ -507,7 +507,9 @@ _THOUSANDS_ONLY = re.compile(r"[0-9]+\.[0-9]{3}")
 _WORD_END = r"(?![^\W\d_])"
 
 _AMOUNT = (
-    rf"(?:[0-9]+\s*[{_VULGAR}]"  # 1 ½, 1½
+    rf"(?:[0-9]+\s+e\s+(?:[{_VULGAR}]|[0-9]+\s*/\s*[0-9]+)"  # 1 e ½, 1 e 1/2
+    r"|mei[ao](?=\s)"  # meia xícara, meio quilo
+    rf"|[0-9]+\s*[{_VULGAR}]"  # 1 ½, 1½
     r"|[0-9]+\s+[0-9]+\s*/\s*[0-9]+"  # 1 1/2
     r"|[0-9]+\s*/\s*[0-9]+"  # 3/4
     rf"|[{_VULGAR}]"  # ½
@@ -546,6 +548,7 @@ _UNIT_SPELLINGS: tuple[tuple[str, str], ...] = (
     ("fio", r"fios?"),
     ("punhado", r"punhados?"),
     ("cubo", r"cubos?"),
+    ("medida", r"medidas?"),
     ("unidade", r"unidades?|unid\.?|und\.?|un\.?"),
     ("kg", r"kg|quilos?|quilogramas?"),
     ("g", r"gramas?|grs?|g"),
@@ -557,6 +560,7 @@ _UNIT_PATTERNS = tuple(
     for unit, spelling in _UNIT_SPELLINGS
 )
 _WEIGHT_UNITS = {"g", "kg", "ml", "l"}
+_MEASURE_OF = re.compile(r"\s*\(\s*d[aoe]\s+(?P<what>[^()]{1,30}?)\s*\)")
 _MEASURED_UNITS = {"xícara", "colher", "copo"}
 
 _MODIFIER = r"(?:bem\s+)?(?:cheias?|rasas?|niveladas?)"
@@ -672,6 +676,9 @@ def _clean_line(line: str) -> str:
 def _amount_value(text: str) -> float | None:
     """The value of an amount matched by `_AMOUNT`; `None` when not sane."""
     text = " ".join(text.split())
+    if text.lower() in {"meia", "meio"}:
+        return 0.5
+    text = text.replace(" e ", " ")
     whole, vulgar = text[:-1].strip(), text[-1:]
     value: Fraction | Decimal
     if vulgar in _VULGAR_FRACTIONS:
@@ -736,6 +743,12 @@ def _read_unit(rest: str, notes: list[str]) -> tuple[str, str]:
             text = text[kind.end() :]
             if kind.groupdict().get("modifier"):
                 notes.append(_singular_modifier(kind["modifier"]))
+    elif unit == "medida":
+        # `2 medidas (da lata) de leite`: the measure is the can just emptied.
+        measure = _MEASURE_OF.match(text)
+        if measure:
+            unit = f"medida ({measure.group('what').lower()})"
+            text = text[measure.end() :]
     modifier = _MODIFIER_AFTER.match(text)
     if modifier:
         notes.append(_singular_modifier(modifier.group("modifier")))

@@ -970,3 +970,21 @@ def test_parse_ingredients_never_raises_on_lists(lines: list[str]) -> None:
 )
 def test_parse_yield(text: str, expected: int | None) -> None:
     assert parse_yield(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "quantity", "unit", "name"),
+    [
+        ("1 e 1/2 xícara (chá) de açúcar", 1.5, "xícara (chá)", "açúcar"),
+        ("1 e ½ xícara de leite", 1.5, "xícara", "leite"),
+        ("meia xícara de óleo", 0.5, "xícara", "óleo"),
+        ("meio quilo de farinha de trigo", 0.5, "kg", "farinha de trigo"),
+        ("2 medidas (da lata) de leite", 2.0, "medida (lata)", "leite"),
+    ],
+)
+def test_spoken_amounts_and_can_measures(
+    line: str, quantity: float, unit: str, name: str
+) -> None:
+    parsed = parse_ingredient_line(line)
+    assert parsed is not None
+    assert (parsed.quantity, parsed.unit, parsed.name) == (quantity, unit, name)
