@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from functions import users
-from functions.assistant import expenses, orders, recipes
+from functions.assistant import advisor, documents, expenses, orders, recipes
 from functions.auth import Caller
 from functions.errors import InvalidArgument
 from functions.services import Services
@@ -65,6 +65,8 @@ INTENTS: dict[str, Handler] = {
     "criarNovaReceita": recipes.create_recipe,
     "listarReceitas": recipes.list_recipes,
     "excluirReceita": recipes.delete_recipe,
+    "processarDocumento": documents.process_document,
+    "gerarAnalise": advisor.generate_analysis,
     "getCacheStats": _cache_stats,
     "invalidateCache": _invalidate,
 }
