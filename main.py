@@ -73,6 +73,23 @@ def updateUserPlan(req: https_fn.CallableRequest[Any]) -> Any:
     return edge.run("updateUserPlan", req, users.update_plan)
 
 
+# --- LGPD (privacy) triggers -----------------------------------------------------
+
+
+@edge.on_call()
+def exportUserData(req: https_fn.CallableRequest[Any]) -> Any:
+    from functions import privacy
+
+    return edge.run("exportUserData", req, privacy.export_user_data)
+
+
+@edge.on_call()
+def deleteUserData(req: https_fn.CallableRequest[Any]) -> Any:
+    from functions import privacy
+
+    return edge.run("deleteUserData", req, privacy.delete_user_data)
+
+
 # --- monitoring triggers -----------------------------------------------------
 
 

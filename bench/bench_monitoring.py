@@ -292,8 +292,9 @@ def _report(over: dict[str, float], wr: dict[str, float], command: str) -> str:
             "expenses, L1 hit); log lines to /dev/null. Each timed round ends by "
             "doing the work the wrapper defers (writing the queued log lines, "
             "folding the queued rollup records), so it is charged, not hidden. "
-            "Times are medians per mode; the overhead is the median of the "
-            "per-round ratios.",
+            "The wrapper reads the trace header from the raw request itself, so "
+            "that lookup is charged to it too. Times are medians per mode; the "
+            "overhead is the median of the per-round ratios.",
             "",
             "| path | wrapped | unwrapped | overhead |",
             "| --- | --- | --- | --- |",

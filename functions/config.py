@@ -39,6 +39,9 @@ class Settings:
     backup_retention_days: int = 30
     backup_mode: str = "stream"
     max_document_bytes: int = 10 * 1024 * 1024
+    lgpd_delete_auth_user: bool = True
+    lgpd_export_inline_max_bytes: int = 8_000_000
+    lgpd_export_dir: Path = _ROOT / ".data" / "exports"
     gemini_api_key: str | None = None
     gemini_model: str = "gemini-2.5-flash"
     gemini_base_url: str | None = None
@@ -119,6 +122,11 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         backup_retention_days=int(number("BACKUP_RETENTION_DAYS", 30)),
         backup_mode=backup_mode,
         max_document_bytes=int(number("MAX_DOCUMENT_BYTES", 10 * 1024 * 1024)),
+        lgpd_delete_auth_user=_flag(env.get("LGPD_DELETE_AUTH_USER"), True),
+        lgpd_export_inline_max_bytes=int(
+            number("LGPD_EXPORT_INLINE_MAX_BYTES", 8_000_000)
+        ),
+        lgpd_export_dir=Path(env.get("LGPD_EXPORT_DIR") or data_dir / "exports"),
         gemini_api_key=_optional(env.get("GEMINI_API_KEY")),
         gemini_model=env.get("GEMINI_MODEL") or "gemini-2.5-flash",
         gemini_base_url=_optional(env.get("GEMINI_BASE_URL")),

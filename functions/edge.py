@@ -71,12 +71,11 @@ def run(
     is measured (`functions.monitoring.calls.Call`): one JSON log line and an
     in-memory rollup, no store round trip.
     """
-    from functions.monitoring.calls import TRACE_HEADER, Call
+    from functions.monitoring.calls import Call
     from functions.services import get_services
 
-    raw = request.raw_request
-    trace_header = raw.headers.get(TRACE_HEADER) if raw is not None else None
-    with Call(function, request.data, trace_header) as call:
+    # The raw request goes to the wrapper, which reads the trace header itself.
+    with Call(function, request.data, request=request.raw_request) as call:
         try:
             services = get_services()
             call.bind(services)
@@ -98,11 +97,37 @@ def _body_problem(request: Any) -> str | None:
         return None
     try:
         body = json.loads(request.get_data(cache=True) or b"null")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: nesting deeper than the parser's stack allows.
         return "corpo da requisição não é JSON válido"
     if not isinstance(body, dict) or "data" not in body:
         return 'o corpo deve ser um objeto JSON com o campo "data"'
+    if _deeper_than(body, MAX_BODY_DEPTH):
+        # The SDK parses the body again further down the stack, where a
+        # nesting this parse survived could still overflow (an INTERNAL).
+        return f"o corpo tem mais de {MAX_BODY_DEPTH} níveis de aninhamento"
     return None
+
+
+MAX_BODY_DEPTH = 64
+"""Nesting levels a callable body may have; the app's payloads use a handful."""
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """True when lists and objects in `value` nest more than `limit` levels."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Any = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def on_call(**options: Any) -> Callable[[Callable[..., Any]], Any]:

@@ -10,6 +10,7 @@ from functions.cache import Category
 from functions.errors import NotFound
 from functions.plans import PLANS, Plan, month_key, plan_of, usage_report
 from functions.services import Services
+from functions.store._values import apply_changes
 from functions.store.base import Query, Transaction
 from functions.validation import Payload
 from functions.wire import jsonable, reais
@@ -191,12 +192,14 @@ def update_preferences(services: Services, caller: Caller, data: Any) -> dict[st
 
     def run(txn: Transaction) -> dict[str, Any]:
         path, profile = ensure_profile(services, txn, caller)
-        txn.update(path, {**changes, "updatedAt": services.clock()})
-        return profile
+        update = {**changes, "updatedAt": services.clock()}
+        txn.update(path, update)
+        # The profile as committed, built here: a read after the commit could
+        # fail and report an error for a change that was saved.
+        return apply_changes(profile, update)
 
-    services.store.run_transaction(run)
+    updated = services.store.run_transaction(run)
     _forget_profile(services, uid)
-    updated = services.store.get(profile_path(uid)) or {}
     return {"preferences": jsonable(updated.get("preferences", {}))}
 
 

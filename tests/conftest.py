@@ -27,6 +27,9 @@ def _restore_environment(tmp_path: Path) -> Iterator[None]:
     saved = dict(os.environ)
     os.environ.update(_BASE_ENV)
     os.environ["DATA_DIR"] = str(tmp_path / "data")
+    # No Auth emulator runs during unit tests; the erasure of the Auth account
+    # is tested with a fake where it matters.
+    os.environ["LGPD_DELETE_AUTH_USER"] = "false"
     os.environ.pop("CACHE_REDIS_URL", None)
     os.environ.pop("STORE_BACKEND", None)
     yield

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import socket
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -119,3 +122,23 @@ def logged_lines(capsys: Any) -> list[dict[str, Any]]:
 
     logs.flush()
     return json_lines(capsys.readouterr().out)
+
+
+@contextlib.contextmanager
+def production_logging() -> Iterator[None]:
+    """The `functions` logger with only the installed JSON handler, as in
+    production, so call lines take the direct route (`logs.direct_route`).
+
+    pytest attaches its capture handlers to every non-propagating logger, which
+    would otherwise send every call line down the LogRecord route in tests.
+    """
+    from functions.monitoring import logs
+
+    logs.install()
+    logger = logging.getLogger("functions")
+    saved = list(logger.handlers)
+    logger.handlers[:] = [h for h in saved if isinstance(h, logs._StdoutHandler)]
+    try:
+        yield
+    finally:
+        logger.handlers[:] = saved

@@ -10,11 +10,18 @@ import pytest
 
 from functions.jobs import run_job
 from functions.monitoring import run_scheduled
+from functions.monitoring.logs import direct_route
 from functions.monitoring.logs import flush as flush_logs
 from functions.monitoring.rollups import Recorder
 from functions.services import Services
 from tests.conftest import CallableClient
-from tests.monitoring_helpers import START, FakeClock, json_lines, logged_lines
+from tests.monitoring_helpers import (
+    START,
+    FakeClock,
+    json_lines,
+    logged_lines,
+    production_logging,
+)
 from tests.tokens import PROJECT
 
 
@@ -180,17 +187,19 @@ def test_one_json_line_per_call_with_trace_and_labels(
 ) -> None:
     flush_logs()
     capsys.readouterr()
-    status, _ = client.raw(
-        "assistenteHttp",
-        {
-            "data": {
-                "intent": "registrarDespesa",
-                "payload": {"valor": "12,50", "fornecedor": "Atacadão secreto"},
-            }
-        },
-        alice,
-        headers={"X-Cloud-Trace-Context": "105445aa7843bc8bf206b12000100000/1;o=1"},
-    )
+    with production_logging():  # the hand-built line, as in production
+        assert direct_route()
+        status, _ = client.raw(
+            "assistenteHttp",
+            {
+                "data": {
+                    "intent": "registrarDespesa",
+                    "payload": {"valor": "12,50", "fornecedor": "Atacadão secreto"},
+                }
+            },
+            alice,
+            headers={"X-Cloud-Trace-Context": "105445aa7843bc8bf206b12000100000/1;o=1"},
+        )
     flush_logs()
     out = capsys.readouterr().out
 

@@ -13,15 +13,21 @@ import pytest
 
 from functions.monitoring import logs
 from functions.monitoring.calls import Call
-from functions.monitoring.logs import LineWriter, LogContext
-from tests.monitoring_helpers import json_lines, logged_lines
+from functions.monitoring.logs import (
+    CallFigures,
+    JsonFormatter,
+    LineWriter,
+    call_line,
+)
+from tests.monitoring_helpers import json_lines, logged_lines, production_logging
 
-_SOURCE = {"file": "calls.py", "line": 1, "function": "Call.__exit__"}
+_SOURCE = ("calls.py", 1, "Call.__exit__")
 
 
-def _call(n: int, context: LogContext | None = None) -> Any:
-    fields = {"event": "call", "function": f"f{n}", "durationMs": float(n)}
-    return (context or LogContext(), None, fields, _SOURCE, 1_800_000_000.0 + n)
+def _call(n: int) -> CallFigures:
+    """The queued figures of a call line, built when the writer drains."""
+    at = 1_800_000_000.0 + n
+    return (at, f"f{n}", None, None, None, None, float(n), None, None, _SOURCE)
 
 
 def test_writer_keeps_the_order_of_queued_and_immediate_lines() -> None:
@@ -97,8 +103,8 @@ def test_sigterm_writes_the_queued_lines_before_the_previous_handler(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     logged_lines(capsys)
-    with Call("getUserStats"):
-        pass
+    with production_logging(), Call("getUserStats"):
+        assert logs.direct_route()  # the line is queued, not written
     seen: list[str] = []
 
     def previous(signum: int, frame: Any) -> None:
@@ -114,7 +120,11 @@ def test_call_line_is_one_json_line_with_every_field(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     logged_lines(capsys)
-    with Call("getUserStats", trace_header="abc123/7;o=1") as call:
+    with (
+        production_logging(),
+        Call("getUserStats", trace_header="abc123/7;o=1") as call,
+    ):
+        assert logs.direct_route()  # the hand-built line, as in production
         call.identify("alice")
 
     [line] = logged_lines(capsys)
@@ -133,6 +143,9 @@ def test_call_line_is_one_json_line_with_every_field(
         "Call.__exit__"
     )
     assert line["time"].endswith("+00:00")
+    assert line["logging.googleapis.com/trace"] == "abc123"  # no project id bound
+    assert line["logging.googleapis.com/spanId"] == "7"
+    assert line["logging.googleapis.com/trace_sampled"] is True
 
 
 @pytest.fixture()
@@ -162,3 +175,105 @@ def test_an_added_handler_still_sees_call_records(
     assert record.__dict__["code"] == "INTERNAL"
     [line] = logged_lines(capsys)
     assert line["severity"] == "ERROR" and line["code"] == "INTERNAL"
+
+
+def _formatter_line(call: Call, level: int) -> dict[str, Any]:
+    """The line `JsonFormatter` writes for the record of `call` (the route a
+    call takes when a handler was added), with the call's context bound."""
+    record = logging.getLogger("functions.monitoring.calls").makeRecord(
+        "functions.monitoring.calls",
+        level,
+        _SOURCE[0],
+        _SOURCE[1],
+        "function call",
+        (),
+        None,
+        _SOURCE[2],
+        {
+            "event": "call",
+            "function": call.function,
+            "intent": call.intent,
+            "outcome": "ok" if call.code is None else "error",
+            "code": call.code,
+            "userId": call.user_id,
+            "durationMs": round(call.duration_ms, 3),
+        },
+    )
+    record.created = call.at
+    token = logs.bind_context(call)
+    try:
+        line: dict[str, Any] = json.loads(JsonFormatter().format(record))
+    finally:
+        logs.reset_context(token)
+    return line
+
+
+@pytest.mark.parametrize(
+    ("function", "data", "user", "code", "header", "level"),
+    [
+        ("getUserStats", None, "alice", None, None, logging.INFO),
+        (
+            "assistenteHttp",
+            {"intent": "listarDespesas"},
+            'o"dd\\ user é',
+            "INVALID_ARGUMENT",
+            "105445aa7843bc8bf206b12000100000/1;o=1",
+            logging.WARNING,
+        ),
+        ("assistenteHttp", {"intent": "nope"}, None, "INTERNAL", "abc/x", 40),
+        ("getUserStats", None, "", "UNAVAILABLE", "abc123;o=0", logging.ERROR),
+    ],
+)
+def test_hand_built_call_line_matches_the_formatter(
+    function: str,
+    data: Any,
+    user: str | None,
+    code: str | None,
+    header: str | None,
+    level: int,
+) -> None:
+    call = Call(function, data, trace_header=header)
+    call.user_id = user
+    call.code = code
+    call.duration_ms = 12.3456789
+    call.at = 1_800_000_000.123456
+
+    server_error = None if code is None else code != "INVALID_ARGUMENT"
+    fast = json.loads(
+        call_line(
+            call.at,
+            call.function,
+            call.intent,
+            call.user_id,
+            call.code,
+            server_error,
+            call.duration_ms,
+            header,
+            None,
+            _SOURCE,
+        )
+    )
+
+    assert fast == _formatter_line(call, level)
+    assert list(fast) == list(_formatter_line(call, level))  # same key order
+
+
+def test_call_line_time_matches_isoformat() -> None:
+    from datetime import UTC, datetime
+
+    for at in (1_800_000_000.0, 1_800_000_000.5, 1_800_000_059.999999, 0.000001):
+        expected = datetime.fromtimestamp(at, UTC).isoformat()
+        assert logs._timestamp(at) == expected
+
+
+def test_a_handler_on_an_intermediate_logger_gets_records() -> None:
+    with production_logging():
+        assert logs.direct_route()
+        handler = logging.NullHandler()
+        logger = logging.getLogger("functions.monitoring")
+        logger.addHandler(handler)
+        try:
+            assert not logs.direct_route()
+        finally:
+            logger.removeHandler(handler)
+        assert logs.direct_route()

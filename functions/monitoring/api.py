@@ -19,7 +19,7 @@ from firebase_functions import https_fn
 from functions.auth import Caller, caller_from_token
 from functions.errors import InvalidArgument
 from functions.monitoring.alerts import open_alerts
-from functions.monitoring.calls import TRACE_HEADER, Call
+from functions.monitoring.calls import Call
 from functions.monitoring.health import check_health
 from functions.monitoring.retention import cleanup_old_metrics
 from functions.monitoring.rollups import recorder_for
@@ -42,7 +42,8 @@ _WINDOW_HELP = ", ".join(WINDOWS)
 
 def _window_of(body: dict[str, Any], default: str) -> str:
     window = body.get("window") or default
-    if window not in WINDOWS:
+    # A list or dict sent as the window is unhashable: check the type first.
+    if not isinstance(window, str) or window not in WINDOWS:
         raise InvalidArgument(
             f"Janela de tempo inválida. Use uma destas: {_WINDOW_HELP}.",
             {"window": f"esperado um de {_WINDOW_HELP}"},
@@ -210,9 +211,7 @@ def health_response(request: https_fn.Request) -> https_fn.Response:
         return response
     from functions.services import get_services
 
-    with Call(
-        "checkSystemHealth", trace_header=request.headers.get(TRACE_HEADER)
-    ) as call:
+    with Call("checkSystemHealth", request=request) as call:
         try:
             services = get_services()
         except Exception:

@@ -2,9 +2,10 @@
 
 `Call` is the context manager `functions.edge.run` (and the HTTP and
 scheduled triggers) wrap around a service call. While it is open, every line
-logged in the request carries its trace and labels. On exit it writes one
-JSON line (`event: "call"`) and records the call into the instance's
-in-memory rollups: no store round trip happens on this path.
+logged in the request carries its trace and labels. On exit it queues one
+JSON line (`event: "call"`), formatted later by the log writer thread, and
+records the call into the instance's in-memory rollups: no store round trip
+and no JSON encoding happen on this path.
 
 Only names, codes, the user id and the duration are logged: never tokens,
 images or payloads.
@@ -23,23 +24,32 @@ from typing import TYPE_CHECKING, Any
 from functions.monitoring.logs import (
     LogContext,
     bind_context,
+    bound_context,
     direct_route,
-    log_call,
+    queue_call,
     reset_context,
+    trace_fields,
 )
-from functions.monitoring.logs import trace_fields as _trace_fields
 from functions.monitoring.rollups import recorder_for
 
 if TYPE_CHECKING:
-    from contextvars import Token
-
+    from functions.monitoring.logs import ContextSource
     from functions.services import Services
 
-__all__ = ["CLIENT_CODES", "Call", "is_server_error", "run_scheduled"]
+__all__ = [
+    "CLIENT_CODES",
+    "TRACE_HEADER",
+    "Call",
+    "anonymize_current_call",
+    "is_server_error",
+    "run_scheduled",
+]
 
 _log = logging.getLogger("functions.monitoring.calls")
 
 TRACE_HEADER = "X-Cloud-Trace-Context"
+_TRACE_ENVIRON = "HTTP_X_CLOUD_TRACE_CONTEXT"
+"""The same header as WSGI stores it in the request's environ."""
 
 CLIENT_CODES = frozenset(
     {
@@ -59,6 +69,8 @@ the system, so alerts and health count only the other codes."""
 
 _ASSISTANT = "assistenteHttp"
 _LINE = sys._getframe().f_lineno  # reported as the call line's source
+_SOURCE = (__file__, _LINE, "Call.__exit__")
+_LEVEL = {None: logging.INFO, False: logging.WARNING, True: logging.ERROR}
 
 
 def is_server_error(code: str | None) -> bool:
@@ -75,7 +87,6 @@ def _code_of(err: BaseException) -> str:
     return code if isinstance(code, str) else "INTERNAL"
 
 
-_SOURCE = {"file": __file__, "line": _LINE, "function": "Call.__exit__"}
 _intent_of: Callable[[Any], str | None] | None = None
 
 
@@ -91,22 +102,29 @@ def _intent(data: Any) -> str | None:
 
 
 class Call:
-    """One measured invocation of `function`; use as a context manager.
+    """One measured invocation of `function`; use as a context manager, once.
 
-    `data` is read only to find the intent of `assistenteHttp`; `trace_header`
-    is the request's `X-Cloud-Trace-Context`.
+    `data` is read only to find the intent of `assistenteHttp`. The trace
+    comes from `trace_header` (`X-Cloud-Trace-Context`) or else from that
+    header of `request`, the raw HTTP request.
+
+    The request path only stores figures: the labels and trace of other lines
+    logged during the call are derived when such a line is written
+    (`log_context`), and the call's own line is built from its figures by the
+    log writer thread.
     """
 
     __slots__ = (
-        "_context",
+        "_previous",
+        "_request",
         "_services",
         "_started",
-        "_token",
-        "_trace_header",
+        "at",
         "code",
         "duration_ms",
         "function",
         "intent",
+        "trace_header",
         "user_id",
     )
 
@@ -115,23 +133,28 @@ class Call:
         function: str,
         data: Any = None,
         trace_header: str | None = None,
+        request: Any = None,
     ) -> None:
         self.function = function
         self.intent = _intent(data) if function == _ASSISTANT else None
         self.user_id: str | None = None
         self.code: str | None = None
         self.duration_ms = 0.0
-        self._trace_header = trace_header
+        self.at = 0.0
+        """Epoch seconds when the call ended."""
+        self.trace_header = trace_header
+        self._request = request
         self._services: Services | None = None
-        labels = {"function": function}
-        if self.intent is not None:
-            labels["intent"] = self.intent
-        self._context = LogContext(labels=labels)
-        self._token: Token[LogContext | None] | None = None
+        self._previous: ContextSource | None = None
         self._started = 0.0
 
     def __enter__(self) -> Call:
-        self._token = bind_context(self._context)
+        if self.trace_header is None and self._request is not None:
+            # Straight from the WSGI environ: the same value as
+            # `request.headers.get(TRACE_HEADER)` for a fraction of the cost.
+            self.trace_header = self._request.environ.get(_TRACE_ENVIRON)
+        self._request = None  # only the header was needed
+        self._previous = bind_context(self)
         self._started = time.perf_counter()
         return self
 
@@ -139,29 +162,24 @@ class Call:
         """Attach the instance's services: rollups go to their store, and the
         trace gets the project id from their settings."""
         self._services = services
-        if self._trace_header:
-            trace, span, sampled = _trace_fields(
-                self._trace_header, services.settings.project_id
-            )
-            if trace is not None:
-                current = self._context
-                self._rebind(LogContext(trace, span, sampled, current.labels))
 
     def identify(self, user_id: str | None) -> None:
         """Name the signed-in user of the call (None for an anonymous one)."""
         self.user_id = user_id
-        if user_id:
-            current = self._context
-            labels = {**current.labels, "user_id": user_id}
-            self._rebind(
-                LogContext(current.trace, current.span_id, current.sampled, labels)
-            )
 
-    def _rebind(self, context: LogContext) -> None:
-        # Set in the context `__enter__` saved a token for: its reset restores
-        # what was bound before the call, whatever was set since.
-        self._context = context
-        bind_context(context)
+    def _project_id(self) -> str | None:
+        services = self._services
+        return services.settings.project_id if services is not None else None
+
+    def log_context(self) -> LogContext:
+        """The trace and labels of a line logged while the call is open."""
+        trace, span_id, sampled = trace_fields(self.trace_header, self._project_id())
+        labels = {"function": self.function}
+        if self.intent is not None:
+            labels["intent"] = self.intent
+        if self.user_id:
+            labels["user_id"] = self.user_id
+        return LogContext(trace, span_id, sampled, labels)
 
     def __exit__(
         self,
@@ -170,10 +188,11 @@ class Call:
         tb: TracebackType | None,
     ) -> None:
         self.duration_ms = (time.perf_counter() - self._started) * 1000.0
+        self.at = time.time()
         if self.code is None and exc is not None:
             self.code = _code_of(exc)
         try:
-            self._log_line()
+            self._log()
             if self._services is not None:
                 recorder_for(self._services).record(
                     self.function,
@@ -183,38 +202,49 @@ class Call:
                     user_id=self.user_id,
                 )
         finally:
-            if self._token is not None:
-                reset_context(self._token)
-                self._token = None
+            reset_context(self._previous)
+            self._previous = None
 
-    def _log_line(self) -> None:
+    def _server_error(self) -> bool | None:
+        # None for a success, False for a client error, True for a server one.
         code = self.code
+        return None if code is None else code not in CLIENT_CODES
+
+    def _log(self) -> None:
+        server_error = self._server_error()
+        level = _LEVEL[server_error]
+        if direct_route():
+            # The usual case: the figures are queued and the writer thread
+            # builds the line (`functions.monitoring.logs.call_line`).
+            queue_call(
+                (
+                    self.at,
+                    self.function,
+                    self.intent,
+                    self.user_id,
+                    self.code,
+                    server_error,
+                    self.duration_ms,
+                    self.trace_header,
+                    self._project_id(),
+                    _SOURCE,
+                ),
+                level,
+            )
+            return
+        # Someone attached a handler or filter: give them a real LogRecord.
+        if not _log.isEnabledFor(level):
+            return
         fields = {
             "event": "call",
             "function": self.function,
             "intent": self.intent,
-            "outcome": "ok" if code is None else "error",
-            "code": code,
-            "durationMs": round(self.duration_ms, 3),
+            "outcome": "ok" if self.code is None else "error",
+            "code": self.code,
             "userId": self.user_id,
+            "durationMs": round(self.duration_ms, 3),
         }
-        server_error = None if code is None else code not in CLIENT_CODES
-        if direct_route():
-            # The usual case: a plain dict, queued for the log writer thread.
-            log_call(self._context, server_error, fields, _SOURCE, time.time())
-            return
-        # Someone attached a handler or filter: give them a real LogRecord.
-        level = (
-            logging.INFO
-            if server_error is None
-            else logging.ERROR
-            if server_error
-            else logging.WARNING
-        )
-        if not _log.isEnabledFor(level):
-            return
-        # Built directly rather than through `_log.log`: finding the caller's
-        # frame is a large share of a log call, and the source is known.
+        # Built directly rather than through `_log.log`: the source is known.
         record = _log.makeRecord(
             _log.name,
             level,
@@ -227,6 +257,17 @@ class Call:
             fields,
         )
         _log.handle(record)
+
+
+def anonymize_current_call() -> None:
+    """Stop naming a user in the call in progress (its log line and rollup).
+
+    Used after erasing that user's data (LGPD), so the erasing call does not
+    write their id back into the metrics it just cleaned.
+    """
+    source = bound_context()
+    if isinstance(source, Call):
+        source.identify(None)
 
 
 def run_scheduled(function: str, job: str) -> dict[str, Any]:

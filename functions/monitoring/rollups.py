@@ -197,7 +197,9 @@ class _UserStats:
         self.errors += failed
         self.duration_sum += duration_ms
         if intent is not None:
-            cell = self.intents.setdefault(intent, [0, 0, 0.0])
+            cell = self.intents.get(intent)
+            if cell is None:  # not setdefault: its default is a new list per call
+                cell = self.intents[intent] = [0, 0, 0.0]
             cell[0] += 1
             cell[1] += failed
             cell[2] += duration_ms
@@ -357,6 +359,8 @@ class Recorder:
                 user.add(intent, duration_ms, code is not None)
 
     def _extend_peak(self, key: _PeakKey, duration_ms: float) -> None:
+        # Only a new or moved extreme needs writing again: the stored entry of
+        # an unchanged one is already right (a failed flush re-marks its own).
         peak = self._peaks.get(key)
         if peak is None:
             self._peaks[key] = [duration_ms, duration_ms]
@@ -364,6 +368,8 @@ class Recorder:
             peak[0] = duration_ms
         elif duration_ms > peak[1]:
             peak[1] = duration_ms
+        else:
+            return
         self._dirty_peaks.add(key)
 
     def _slot(self, epoch: float) -> int:

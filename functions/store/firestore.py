@@ -154,7 +154,7 @@ def _decode_cursor(cursor: str, expected: int) -> list[Any]:
         values = json.loads(
             base64.urlsafe_b64decode(padded), object_hook=_cursor_object
         )
-    except ValueError as err:
+    except (ValueError, TypeError) as err:  # TypeError: {"$ts": <not text>}
         raise ValueError("invalid cursor") from err
     if not isinstance(values, list) or len(values) != expected:
         raise ValueError("invalid cursor")

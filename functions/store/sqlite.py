@@ -119,9 +119,17 @@ def _decode_cursor(cursor: str) -> list[Any]:
         )
     except ValueError as err:
         raise ValueError("invalid cursor") from err
-    if not isinstance(values, list):
+    if not isinstance(values, list) or not all(map(_cursor_value_ok, values)):
         raise ValueError("invalid cursor")
     return values
+
+
+def _cursor_value_ok(value: Any) -> bool:
+    # A forged cursor may hold maps, lists or integers SQLite cannot bind
+    # (a driver error, not a bad request); cursors we issue never do.
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    return value is None or isinstance(value, str | float | datetime)
 
 
 def _read_field(data: dict[str, Any], field: str) -> Any:
