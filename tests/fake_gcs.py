@@ -8,7 +8,6 @@ this starts the binary directly. Free of pytest so `bench/` can use it too.
 from __future__ import annotations
 
 import platform
-import socket
 import subprocess
 import time
 import urllib.error
@@ -16,6 +15,8 @@ import urllib.request
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from tests.local_process import LocalProcess, free_port
 
 __all__ = ["FakeGcsError", "FakeGcsServer", "find_fake_gcs"]
 
@@ -39,19 +40,12 @@ def find_fake_gcs() -> Path | None:
     return binary if binary.is_file() else None
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class FakeGcsServer:
+class FakeGcsServer(LocalProcess):
     """One fake-gcs-server process; `url` is valid between `start` and `stop`."""
 
     def __init__(self) -> None:
-        self.port = _free_port()
-        self._proc: subprocess.Popen[bytes] | None = None
+        self.port = free_port()
+        super().__init__()
 
     @property
     def url(self) -> str:
@@ -101,23 +95,6 @@ class FakeGcsServer:
             credentials=AnonymousCredentials(),
             client_options={"api_endpoint": self.url},
         )
-
-    def kill(self) -> None:
-        """Kill the server abruptly: the bucket and its objects are gone."""
-        if self._proc is not None:
-            self._proc.kill()
-            self._proc.wait()
-            self._proc = None
-
-    def stop(self) -> None:
-        if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-            self._proc = None
 
     def __enter__(self) -> FakeGcsServer:
         return self.start()

@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from tests.local_process import LocalProcess, free_port
+
 __all__ = ["RedisServer", "RedisServerError", "find_redis_server"]
 
 _START_TIMEOUT_S = 10.0
@@ -29,13 +31,6 @@ def find_redis_server() -> str | None:
     return shutil.which("redis-server")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _ping(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
@@ -45,13 +40,13 @@ def _ping(port: int) -> bool:
         return False
 
 
-class RedisServer:
+class RedisServer(LocalProcess):
     """One redis-server process; `url` is valid between `start` and `stop`."""
 
     def __init__(self, port: int | None = None) -> None:
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self._dir = Path(tempfile.mkdtemp(prefix="redis-test-"))
-        self._proc: subprocess.Popen[bytes] | None = None
+        super().__init__()
 
     @property
     def url(self) -> str:
@@ -104,24 +99,6 @@ class RedisServer:
             time.sleep(0.02)
         self.stop()
         raise RedisServerError(f"redis-server did not answer PING on {self.port}")
-
-    def kill(self) -> None:
-        """Kill the server abruptly (SIGKILL), as in a crash."""
-        if self._proc is not None:
-            self._proc.kill()
-            self._proc.wait()
-            self._proc = None
-
-    def stop(self) -> None:
-        """Stop the server gracefully and remove its directory's contents."""
-        if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-            self._proc = None
 
     def cleanup(self) -> None:
         """Stop the server and delete its temporary directory."""

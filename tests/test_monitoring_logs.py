@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from functions.monitoring import logs
+from functions.monitoring import logs, shutdown
 from functions.monitoring.calls import Call
 from functions.monitoring.logs import (
     CallFigures,
@@ -110,7 +110,7 @@ def test_sigterm_writes_the_queued_lines_before_the_previous_handler(
     def previous(signum: int, frame: Any) -> None:
         seen.append(capsys.readouterr().out)
 
-    logs._on_sigterm(previous)(15, None)
+    shutdown._on_sigterm(previous)(15, None)
 
     [out] = seen
     assert [line["function"] for line in json_lines(out)] == ["getUserStats"]

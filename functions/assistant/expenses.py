@@ -8,7 +8,6 @@ from functions.assistant import records
 from functions.assistant.listing import ListParams, date_filters
 from functions.auth import Caller
 from functions.cache import Category
-from functions.errors import InvalidArgument
 from functions.plans import Usage
 from functions.services import Services
 from functions.store.base import Doc, Filter
@@ -108,10 +107,5 @@ def list_expenses(services: Services, caller: Caller, data: Any) -> dict[str, An
 
 def delete_expense(services: Services, caller: Caller, data: Any) -> dict[str, Any]:
     """Remove one of the caller's expenses by id."""
-    payload = Payload(data)
-    expense_id = payload.doc_id("id")
-    payload.done()
-    if expense_id is None:
-        raise InvalidArgument()
-    records.delete(services, caller, EXPENSES, expense_id)
+    records.delete_requested(services, caller, EXPENSES, data)
     return {"message": "Despesa excluída."}

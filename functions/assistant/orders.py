@@ -196,10 +196,5 @@ def update_order(services: Services, caller: Caller, data: Any) -> dict[str, Any
 
 def delete_order(services: Services, caller: Caller, data: Any) -> dict[str, Any]:
     """Remove one of the caller's orders by id."""
-    payload = Payload(data)
-    order_id = payload.doc_id("id")
-    payload.done()
-    if order_id is None:
-        raise InvalidArgument()
-    records.delete(services, caller, ORDERS, order_id)
+    records.delete_requested(services, caller, ORDERS, data)
     return {"message": "Pedido excluído."}

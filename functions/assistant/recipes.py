@@ -8,7 +8,6 @@ from functions import parsing
 from functions.assistant import records
 from functions.auth import Caller
 from functions.cache import Category
-from functions.errors import InvalidArgument
 from functions.plans import Usage
 from functions.services import Services
 from functions.store.base import Doc
@@ -206,10 +205,5 @@ def list_recipes(services: Services, caller: Caller, data: Any) -> dict[str, Any
 
 def delete_recipe(services: Services, caller: Caller, data: Any) -> dict[str, Any]:
     """Remove one of the caller's recipes by id."""
-    payload = Payload(data)
-    recipe_id = payload.doc_id("id")
-    payload.done()
-    if recipe_id is None:
-        raise InvalidArgument()
-    records.delete(services, caller, RECIPES, recipe_id)
+    records.delete_requested(services, caller, RECIPES, data)
     return {"message": "Receita excluída."}

@@ -23,8 +23,17 @@ from functions.plans import Usage, charge, month_key
 from functions.services import Services
 from functions.store.base import Doc, Filter, Query, Transaction
 from functions.users import ensure_profile
+from functions.validation import Payload
 
-__all__ = ["Kind", "create", "delete", "list_page", "new_id", "record_path"]
+__all__ = [
+    "Kind",
+    "create",
+    "delete",
+    "delete_requested",
+    "list_page",
+    "new_id",
+    "record_path",
+]
 
 _ID_ALPHABET = string.ascii_letters + string.digits
 
@@ -122,6 +131,16 @@ def update(
     updated: dict[str, Any] = services.store.run_transaction(run)
     invalidate(services, uid, kind)
     return updated
+
+
+def delete_requested(services: Services, caller: Caller, kind: Kind, data: Any) -> None:
+    """Remove the record whose `id` the payload names; InvalidArgument without one."""
+    payload = Payload(data)
+    record_id = payload.doc_id("id")
+    payload.done()
+    if record_id is None:
+        raise InvalidArgument()
+    delete(services, caller, kind, record_id)
 
 
 def delete(services: Services, caller: Caller, kind: Kind, record_id: str) -> None:

@@ -13,21 +13,20 @@ payloads) are replaced by a marker: a careless `extra=` must not leak them.
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import functools
 import json
 import logging
 import os
 import queue
-import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from types import FrameType, MappingProxyType
+from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol, TextIO
+
+from functions.monitoring import shutdown
 
 __all__ = [
     "ALERT",
@@ -571,38 +570,5 @@ def install(level: int = logging.INFO) -> logging.Handler:
         if logger.level == logging.NOTSET:
             logger.setLevel(level)
         logger.propagate = False
-        _install_shutdown_hooks()
+        shutdown.at_shutdown(flush, shutdown.LOGS)
         return handler
-
-
-_hooks_installed = False
-
-
-def _install_shutdown_hooks() -> None:
-    global _hooks_installed
-    if _hooks_installed:
-        return
-    _hooks_installed = True
-    atexit.register(flush)
-    # A handler can only be installed from the main thread; elsewhere atexit
-    # alone remains. The metrics rollups chain their own SIGTERM handler in
-    # front of this one, so their flush (which may log) comes first.
-    if threading.current_thread() is not threading.main_thread():
-        return
-    with contextlib.suppress(ValueError, OSError):
-        previous = signal.getsignal(signal.SIGTERM)
-        signal.signal(signal.SIGTERM, _on_sigterm(previous))
-
-
-def _on_sigterm(previous: Any) -> Callable[[int, FrameType | None], None]:
-    def handler(signum: int, frame: FrameType | None) -> None:
-        with contextlib.suppress(Exception):
-            flush()
-        if callable(previous):
-            previous(signum, frame)
-        elif previous != signal.SIG_IGN:
-            # Default action: restore it and let the signal end the process.
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
-
-    return handler

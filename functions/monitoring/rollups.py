@@ -28,14 +28,11 @@ instance's cache hits, misses and L2 errors since the previous flush.
 
 from __future__ import annotations
 
-import atexit
 import bisect
 import contextlib
 import logging
 import math
-import os
 import secrets
-import signal
 import threading
 import time
 import weakref
@@ -43,9 +40,9 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from functions.monitoring import shutdown
 from functions.store.base import Increment
 
 if TYPE_CHECKING:
@@ -603,7 +600,6 @@ _registry: dict[int, tuple[weakref.ref[Services], Recorder]] = {}
 # Reentrant: a garbage collection inside `recorder_for` may run a dead
 # Services' weakref callback (`_forget`) on the same thread, under the lock.
 _registry_lock = threading.RLock()
-_hooks_installed = False
 
 
 def recorder_for(services: Services) -> Recorder:
@@ -623,7 +619,7 @@ def recorder_for(services: Services) -> Recorder:
         )
         key = id(services)
         _registry[key] = (weakref.ref(services, lambda _: _forget(key)), recorder)
-        _install_shutdown_hooks()
+        shutdown.at_shutdown(flush_all, shutdown.ROLLUPS)
     _flusher.add(recorder)
     return recorder
 
@@ -661,33 +657,3 @@ def flush_all() -> int:
         with contextlib.suppress(Exception):
             written += recorder.flush()
     return written
-
-
-def _install_shutdown_hooks() -> None:
-    global _hooks_installed
-    if _hooks_installed:
-        return
-    _hooks_installed = True
-    atexit.register(flush_all)
-    # Cloud Run sends SIGTERM before stopping an instance. A handler can only
-    # be installed from the main thread; elsewhere atexit alone remains.
-    if threading.current_thread() is not threading.main_thread():
-        return
-    with contextlib.suppress(ValueError, OSError):
-        previous = signal.getsignal(signal.SIGTERM)
-        signal.signal(signal.SIGTERM, _on_sigterm(previous))
-
-
-def _on_sigterm(
-    previous: Any,
-) -> Callable[[int, FrameType | None], None]:
-    def handler(signum: int, frame: FrameType | None) -> None:
-        flush_all()
-        if callable(previous):
-            previous(signum, frame)
-        elif previous != signal.SIG_IGN:
-            # Default action: restore it and let the signal end the process.
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
-
-    return handler
