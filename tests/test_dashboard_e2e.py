@@ -4,8 +4,10 @@ Functions, Auth and Hosting emulators run for the module (`tests.emulators`)
 with metrics flushed every second. The test makes real calls (some failing)
 and a backup, opens the built page from the Hosting emulator in Debian's
 `chromium` driven by Playwright, signs in as an admin and reads the charts'
-data attributes, the backup list, the alerts and the health; then a plain
-user signs in and must see the refusal. Screenshots go to `test-output/`.
+data attributes (p50 and p95 latency and the cache hit rate per minute among
+them), the backup list, the open alert and, once the alert job has resolved
+it, the recently resolved one, and the health; then a plain user signs in and
+must see the refusal. Screenshots go to `test-output/`.
 
 Playwright only drives the system browser (`executable_path`); its own
 browser downloads are never used. Without chromium, Playwright or the built
@@ -14,6 +16,7 @@ page the module is skipped, except under CI=true where that is a failure.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -55,6 +58,8 @@ REFUSAL = "Acesso restrito a administradores"
 # Metrics reach the store within a second; a p95 above 1 ms over 3 calls opens
 # the latency alert when the test runs the alert job, so the page has one to show.
 _ENV = {"METRICS_FLUSH_SECONDS": "1", "ALERT_P95_MS": "1", "ALERT_MIN_CALLS": "3"}
+# The alert job run again with this threshold resolves that alert.
+_HIGH_P95_MS = "600000"
 
 
 def _require_tools() -> None:
@@ -122,8 +127,15 @@ def traffic(emulators: Emulators) -> dict[str, Any]:
     backup = emulators.call("createBackup", {}, admin.id_token)["backup"]
     assert backup["status"] == "verified"
 
-    metrics = _wait_for_metrics(emulators, admin, lambda m: m["totals"]["errors"] >= 2)
+    metrics = _wait_for_metrics(
+        emulators,
+        admin,
+        lambda m: m["totals"]["errors"] >= 2 and m["cache"]["hits"] >= 1,
+    )
     assert metrics["totals"]["calls"] >= 9
+    points = metrics["series"]["points"]
+    assert any(p["p50Ms"] is not None for p in points)
+    assert any(p["cacheHitRate"] for p in points)
     alerts = emulators.cli("run-job", "evaluateAlerts")
     assert "latency_p95" in alerts["open"], alerts
     return {"admin": admin, "user": user, "backup": backup}
@@ -163,6 +175,12 @@ def _sign_in(page: Page, email: str) -> None:
     page.click("#sign-in-form button[type=submit]")
 
 
+def _resolve_alerts(emulators: Emulators) -> dict[str, Any]:
+    """The alert job run with a p95 threshold no call reaches."""
+    env = {**emulators.env, "ALERT_P95_MS": _HIGH_P95_MS}
+    return dataclasses.replace(emulators, env=env).cli("run-job", "evaluateAlerts")
+
+
 def _attribute(page: Page, selector: str, name: str) -> int:
     return int(page.get_attribute(selector, name) or 0)
 
@@ -190,16 +208,23 @@ def test_admin_sees_charts_backups_alerts_and_health(
     assert _attribute(page, "#chart-calls", "data-nonzero") >= 1
     assert _attribute(page, "#chart-errors", "data-nonzero") >= 1
     assert _attribute(page, "#chart-latency", "data-nonzero") >= 1
-    page.wait_for_selector("#chart-cache:not([data-points='0'])")
+    # p50 and p95 per minute, and the cache hit rate per minute over the window.
+    assert _attribute(page, "#chart-latency", "data-points-p50") >= 1
+    assert _attribute(page, "#chart-latency", "data-points-p95") >= 1
+    page.wait_for_selector("#chart-cache:not([data-points-rate='0'])")
+    assert _attribute(page, "#chart-cache", "data-nonzero-rate") >= 1
     assert page.locator("#chart-calls canvas").count() == 1
+    assert page.locator("#chart-cache canvas").count() == 1
+    page.wait_for_selector("#cache-categories li[data-category='expenses']")
 
     row = page.locator(f"tr[data-backup-id='{traffic['backup']['id']}']")
     assert row.get_attribute("data-status") == "verified"
     assert "Verificado" in row.inner_text()
     assert "Nenhum" not in page.inner_text("#backup-stats")
 
-    assert page.locator("#alerts li[data-rule='latency_p95']").count() == 1
+    assert page.locator("#alerts-open li[data-rule='latency_p95']").count() == 1
     assert "Latência p95 alta" in page.inner_text("#alerts")
+    assert page.locator("#alerts-recent").count() == 0
     for component in ("store", "cache", "backup", "errors"):
         assert page.locator(f"#health li[data-component='{component}']").count() == 1
     assert page.locator("#load-errors").is_hidden()
@@ -213,6 +238,16 @@ def test_admin_sees_charts_backups_alerts_and_health(
         timeout=WAIT_MS,
     )
     assert page.evaluate("window.__sameDocument") is True
+
+    # Resolved by the alert job: a later refresh lists it as recently resolved.
+    assert "latency_p95" in _resolve_alerts(emulators)["resolved"]
+    resolved = page.wait_for_selector("#alerts-recent li[data-rule='latency_p95']")
+    assert resolved is not None
+    text = resolved.inner_text()
+    assert "Resolvido" in text and "Latência p95 alta" in text
+    assert "resolvido há" in text and "desde" in text
+    assert page.locator("#alerts-open").count() == 0
+    assert "Nenhum alerta aberto" in page.inner_text("#alerts")
 
     OUTPUT.mkdir(exist_ok=True)
     page.screenshot(path=str(OUTPUT / "dashboard-admin.png"), full_page=True)

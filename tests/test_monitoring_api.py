@@ -10,6 +10,7 @@ import pytest
 
 from functions.jobs import run_job
 from functions.monitoring import run_scheduled
+from functions.monitoring.alerts import Check, Rule, apply_check, raise_backup_alert
 from functions.monitoring.logs import direct_route
 from functions.monitoring.logs import flush as flush_logs
 from functions.monitoring.rollups import Recorder
@@ -66,6 +67,16 @@ def test_system_metrics_for_admins_only(
         sum(p["calls"] for p in result["series"]["points"]) == result["totals"]["calls"]
     )
     assert result["window"] == "15m" and result["alerts"] == []
+    assert result["recentAlerts"] == []
+    # Every call and cache read fell in the clock's one minute: its point
+    # carries the window's percentiles and hit rate.
+    [busy] = [p for p in result["series"]["points"] if p["calls"]]
+    assert busy["at"] == START.isoformat()
+    assert busy["p50Ms"] == result["totals"]["p50Ms"] is not None
+    assert busy["p95Ms"] == result["totals"]["p95Ms"]
+    assert busy["cacheHitRate"] == result["cache"]["hitRate"] is not None
+    idle = [p for p in result["series"]["points"] if not p["calls"]]
+    assert idle and all(p["p50Ms"] is None and p["cacheHitRate"] is None for p in idle)
 
 
 @pytest.mark.parametrize(("window", "step"), [("1h", 1), ("24h", 15), ("7d", 60)])
@@ -98,6 +109,61 @@ def test_user_metrics_own_or_admin(
     assert denied["status"] == "PERMISSION_DENIED"
     assert by_admin["intents"] == own["intents"]
     assert "listarReceitas" not in by_admin["intents"]
+
+
+def test_system_metrics_lists_alerts_resolved_in_the_window(
+    client: CallableClient, services: Services, clock: FakeClock, admin: str
+) -> None:
+    def latency(firing: bool, p95: float | None = None) -> None:
+        apply_check(
+            services,
+            Check(Rule.LATENCY_P95, firing, p95, 3000.0, f"p95 {p95} ms"),
+        )
+
+    latency(True, 4500.0)  # opens at 12:00
+    clock.tick(60)
+    latency(True, 5200.0)  # seen again at 12:01
+    clock.tick(120)
+    latency(False)  # resolved at 12:03
+    services.store.set(
+        "alerts/cache_hit_rate",
+        {
+            "rule": "cache_hit_rate",
+            "status": "resolved",
+            "value": 0.1,
+            "threshold": 0.2,
+            "count": 4,
+            "firstSeen": START - timedelta(hours=4),
+            "lastSeen": START - timedelta(hours=3, minutes=30),
+            "resolvedAt": START - timedelta(hours=3),
+        },
+    )
+    raise_backup_alert(services, "b-1", "upload failed")  # open, not recent
+    clock.tick(60)  # 12:04
+
+    short = client.ok("getSystemMetrics", {"window": "15m"}, admin)
+    day = client.ok("getSystemMetrics", {"window": "24h"}, admin)
+
+    assert [a["rule"] for a in short["alerts"]] == ["backup_failed"]
+    [recent] = short["recentAlerts"]
+    assert recent == {
+        "rule": "latency_p95",
+        "status": "resolved",
+        "message": "p95 5200.0 ms",
+        "value": 5200.0,
+        "threshold": 3000.0,
+        "details": {},
+        "firstSeen": "2026-12-03T12:00:00+00:00",
+        "lastSeen": "2026-12-03T12:01:00+00:00",
+        "resolvedAt": "2026-12-03T12:03:00+00:00",
+        "count": 2,
+    }
+    # The 24 h window reaches back to the cache alert; newest resolution first.
+    assert [(a["rule"], a["resolvedAt"]) for a in day["recentAlerts"]] == [
+        ("latency_p95", "2026-12-03T12:03:00+00:00"),
+        ("cache_hit_rate", "2026-12-03T09:00:00+00:00"),
+    ]
+    assert [a["rule"] for a in day["alerts"]] == ["backup_failed"]
 
 
 def _seed_old_and_new(services: Services, clock: FakeClock) -> None:

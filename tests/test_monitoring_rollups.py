@@ -203,3 +203,55 @@ def test_cache_counters_are_rolled_up_as_deltas(
     window = read_window(store.inner, START, START + timedelta(minutes=1))
     assert (window.cache_hits, window.cache_misses) == (2, 1)
     assert window.cache_hit_rate == pytest.approx(2 / 3, abs=1e-4)
+
+
+def test_series_has_p50_p95_and_cache_hit_rate_per_minute(
+    store: CountingStore, clock: FakeClock
+) -> None:
+    from functions.cache import Cache, Category
+
+    cache = Cache()
+    rec = Recorder(store, flush_seconds=10, clock=clock.epoch, cache=cache)
+
+    def read(key: str) -> None:
+        cache.get_or_load("alice", Category.EXPENSES, key, lambda: [1])
+
+    # Minute 0: calls of 1..100 ms; the cache misses once and hits 3 times.
+    for ms in range(1, 101):
+        rec.record("assistenteHttp", float(ms))
+    for _ in range(4):
+        read("a")
+    rec.flush()
+    # Minute 1: ten calls of 40 ms; no cache reads.
+    clock.tick(60)
+    for _ in range(10):
+        rec.record("getUserStats", 40.0)
+    rec.flush()
+    # Minute 2: no calls; one miss and one hit.
+    clock.tick(60)
+    read("b")
+    read("b")
+    rec.flush()
+    cache.close()
+
+    window = read_window(store.inner, START, START + timedelta(minutes=3))
+    points = window.series(1)
+
+    assert [p["at"] for p in points] == [START + timedelta(minutes=m) for m in range(3)]
+    assert [p["calls"] for p in points] == [100, 10, 0]
+    assert [p["p50Ms"] for p in points] == [50.0, 40.0, None]
+    assert [p["p95Ms"] for p in points] == [95.0, 40.0, None]
+    assert [p["avgMs"] for p in points] == [50.5, 40.0, None]
+    assert [p["cacheHitRate"] for p in points] == [0.75, None, 0.5]
+    # The minute's figures are the window's own, computed the same way.
+    minute = window.minutes[int(START.timestamp()) // 60].summary()
+    assert (minute["p50Ms"], minute["p95Ms"]) == (50.0, 95.0)
+
+    # Two-minute steps merge the histograms and the cache counters first:
+    # 110 calls, rank 55 falls 30/35 into (25, 50], rank 104.5 44.5/50 into
+    # (50, 100].
+    coarse = window.series(2)
+    assert [p["calls"] for p in coarse] == [110, 0]
+    assert [p["p50Ms"] for p in coarse] == [46.43, None]
+    assert [p["p95Ms"] for p in coarse] == [94.5, None]
+    assert [p["cacheHitRate"] for p in coarse] == [0.75, 0.5]

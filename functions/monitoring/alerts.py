@@ -37,6 +37,7 @@ __all__ = [
     "evaluate_alerts",
     "open_alerts",
     "raise_backup_alert",
+    "recent_alerts",
     "resolve_backup_alert",
 ]
 
@@ -292,3 +293,26 @@ def open_alerts(services: Services) -> list[dict[str, Any]]:
         Query(ALERTS, filters=(Filter("status", "==", "open"),), limit=len(Rule) * 4)
     )
     return [doc.data for doc in page.docs]
+
+
+def recent_alerts(services: Services, since: datetime) -> list[dict[str, Any]]:
+    """Alerts resolved at or after `since`, most recently resolved first.
+
+    There is one document per rule, so this is each rule's last resolution;
+    a rule that fired again since is open, and listed by `open_alerts` only.
+    """
+    page = services.store.query(
+        Query(
+            ALERTS,
+            filters=(Filter("resolvedAt", ">=", since),),
+            limit=len(Rule) * 4,
+        )
+    )
+    resolved = [
+        doc.data
+        for doc in page.docs
+        if doc.data.get("status") == "resolved"
+        and isinstance(doc.data.get("resolvedAt"), datetime)
+    ]
+    resolved.sort(key=lambda alert: alert["resolvedAt"], reverse=True)
+    return resolved

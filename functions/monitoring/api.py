@@ -18,7 +18,7 @@ from firebase_functions import https_fn
 
 from functions.auth import Caller, caller_from_token
 from functions.errors import InvalidArgument
-from functions.monitoring.alerts import open_alerts
+from functions.monitoring.alerts import open_alerts, recent_alerts
 from functions.monitoring.calls import Call
 from functions.monitoring.health import check_health
 from functions.monitoring.retention import cleanup_old_metrics
@@ -68,7 +68,11 @@ def _range(services: Services, window: str) -> tuple[datetime, datetime]:
 def get_system_metrics(services: Services, caller: Caller, data: Any) -> dict[str, Any]:
     """Totals, rates, latency percentiles, active users, cache hit rate,
     per-function and per-intent breakdowns and a chart series for a window
-    (`15m`, `1h` (default), `24h`, `7d`); admins only."""
+    (`15m`, `1h` (default), `24h`, `7d`); admins only.
+
+    `alerts` lists the alerts open now; `recentAlerts` those resolved within
+    the requested window (`resolvedAt >= since`), most recent first.
+    """
     caller.require_admin()
     window_name = _window_of(require_mapping(data, "data"), "1h")
 
@@ -102,6 +106,7 @@ def get_system_metrics(services: Services, caller: Caller, data: Any) -> dict[st
                 "points": window.series(_STEP_MINUTES[window_name]),
             },
             "alerts": open_alerts(services),
+            "recentAlerts": recent_alerts(services, since),
         }
     )
 

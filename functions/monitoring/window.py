@@ -131,6 +131,8 @@ class Window:
     cache_hits: int = 0
     cache_misses: int = 0
     cache_l2_errors: int = 0
+    cache_minutes: dict[int, list[int]] = field(default_factory=dict)
+    """Cache `[hits, misses]` by epoch minute (the minute of the flush)."""
 
     @property
     def cache_reads(self) -> int:
@@ -144,9 +146,18 @@ class Window:
     def add(self, doc: Mapping[str, Any]) -> None:
         """Fold in one metrics document."""
         if doc.get("kind") == "cache":
-            self.cache_hits += int(_number(doc.get("hits")))
-            self.cache_misses += int(_number(doc.get("misses")))
+            hits = int(_number(doc.get("hits")))
+            misses = int(_number(doc.get("misses")))
+            self.cache_hits += hits
+            self.cache_misses += misses
             self.cache_l2_errors += int(_number(doc.get("l2Errors")))
+            cache_at = doc.get("minute")
+            if isinstance(cache_at, datetime):
+                reads = self.cache_minutes.setdefault(
+                    int(cache_at.timestamp() // 60), [0, 0]
+                )
+                reads[0] += hits
+                reads[1] += misses
             return
         function = doc.get("function")
         minute_at = doc.get("minute")
@@ -170,16 +181,27 @@ class Window:
             )
 
     def series(self, step_minutes: int) -> list[dict[str, Any]]:
-        """Calls, errors, average and p95 latency per step, gaps as zeros."""
+        """Per step: calls, errors, average, p50 and p95 latency (from the
+        step's merged histogram, as for the window) and the cache hit rate.
+
+        Steps without calls have zero counts and null latencies; steps without
+        cache reads have a null hit rate.
+        """
         first = int(self.since.timestamp() // 60) // step_minutes
         last = (int(self.until.timestamp() // 60) - 1) // step_minutes
         steps: dict[int, Rollup] = {}
         for minute, rollup in self.minutes.items():
             steps.setdefault(minute // step_minutes, Rollup()).merge(rollup)
+        cache: dict[int, list[int]] = {}
+        for minute, (hits, misses) in self.cache_minutes.items():
+            cell = cache.setdefault(minute // step_minutes, [0, 0])
+            cell[0] += hits
+            cell[1] += misses
         points = []
         for step in range(first, last + 1):
-            rollup = steps.get(step, Rollup())
-            summary = rollup.summary()
+            summary = steps.get(step, Rollup()).summary()
+            hits, misses = cache.get(step, (0, 0))
+            reads = hits + misses
             points.append(
                 {
                     "at": datetime.fromtimestamp(step * step_minutes * 60, UTC),
@@ -187,7 +209,9 @@ class Window:
                     "errors": summary["errors"],
                     "serverErrors": summary["serverErrors"],
                     "avgMs": summary["avgMs"],
+                    "p50Ms": summary["p50Ms"],
                     "p95Ms": summary["p95Ms"],
+                    "cacheHitRate": round(hits / reads, 4) if reads else None,
                 }
             )
         return points

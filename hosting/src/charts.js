@@ -1,26 +1,21 @@
-// The four charts, drawn with uPlot. Each chart keeps its uPlot instance and
+// The four time charts, drawn with uPlot. Each chart keeps its uPlot instance and
 // only swaps data on a refresh, so the page does not flicker every interval.
 //
 // Every chart element carries `data-points` (values drawn) and `data-nonzero`
-// (values above zero): what the end-to-end test reads, and handy when
-// inspecting the page.
+// (values above zero), in total and per series (`data-points-p50`, ...): what
+// the end-to-end test reads, and handy when inspecting the page.
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 
 import { TIME_ZONE } from "./format.js";
 
 const HEIGHT = 200;
-// Below this width the category labels of the cache chart are turned.
-const NARROW = 480;
-const COLORS = { blue: "#2563eb", red: "#dc2626", amber: "#d97706", green: "#16a34a" };
-
-const CACHE_LABELS = {
-  profile: "Perfil",
-  expenses: "Despesas",
-  orders: "Pedidos",
-  recipes: "Receitas",
-  analysis: "Análises",
-  total: "Total",
+const COLORS = {
+  blue: "#2563eb",
+  red: "#dc2626",
+  amber: "#d97706",
+  green: "#16a34a",
+  gray: "#6b7280",
 };
 
 const hourMinute = new Intl.DateTimeFormat("pt-BR", {
@@ -52,51 +47,19 @@ function line(label, color, { dots = false, ...extra } = {}) {
   return { label, stroke: color, width: 2, spanGaps: false, points, ...extra };
 }
 
-/** uPlot options shared by the time charts. */
-function timeOptions(width, series, yLabel) {
+const autoRange = (u, min, max) => [0, Math.max(1, max * 1.1)];
+
+/** uPlot options shared by the time charts; `yRange` fixes the y scale. */
+function timeOptions(width, series, yLabel, yRange = autoRange) {
   return {
     width,
     height: HEIGHT,
     // Axis ticks in Brasília time, like every other date on the page.
     tzDate: (seconds) => uPlot.tzDate(new Date(seconds * 1000), TIME_ZONE),
-    scales: { y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
+    scales: { y: { range: yRange } },
     axes: [{ values: timeLabels, space: 60 }, { label: yLabel, size: 56 }],
     series: [{ label: "Horário" }, ...series],
     // Series names only: a phone has no cursor to fill in live values.
-    legend: { live: false },
-  };
-}
-
-function cacheOptions(width, labels) {
-  const last = labels.length - 1;
-  const narrow = width < NARROW;
-  return {
-    width,
-    height: HEIGHT,
-    scales: {
-      x: { time: false, range: () => [-0.6, last + 0.6] },
-      y: { range: [0, 100] },
-    },
-    axes: [
-      {
-        splits: () => labels.map((_, i) => i),
-        values: (u, splits) => splits.map((i) => labels[i] ?? ""),
-        grid: { show: false },
-        ...(narrow ? { rotate: -40, size: 64 } : {}),
-      },
-      { label: "%", size: 48 },
-    ],
-    series: [
-      { label: "Categoria", value: (u, i) => labels[i] ?? "—" },
-      {
-        label: "Acerto",
-        fill: "rgba(22, 163, 74, 0.55)",
-        stroke: COLORS.green,
-        paths: uPlot.paths.bars({ size: [0.6, 56] }),
-        points: { show: false },
-        value: (u, v) => (v == null ? "—" : `${v.toFixed(1)}%`),
-      },
-    ],
     legend: { live: false },
   };
 }
@@ -107,7 +70,6 @@ class Chart {
     this.element = element;
     this.plot = null;
     this.shape = "";
-    this.narrow = false;
     // Follow the card's width: the grid reflows from one to two columns.
     new ResizeObserver(() => this.resize()).observe(element);
   }
@@ -117,22 +79,19 @@ class Chart {
   }
 
   resize() {
-    if (!this.plot) return;
-    if (this.narrow !== this.width() < NARROW) {
-      this.draw(); // options depend on the width class: rebuild
-    } else {
-      this.plot.setSize({ width: this.width(), height: HEIGHT });
-    }
+    this.plot?.setSize({ width: this.width(), height: HEIGHT });
   }
 
   draw() {
     this.plot?.destroy();
-    this.narrow = this.width() < NARROW;
     this.plot = new uPlot(this.makeOptions(this.width()), this.data, this.element);
   }
 
-  /** Draw `data`; `shape` names the options, so they are rebuilt only when it changes. */
-  show(shape, makeOptions, data) {
+  /**
+   * Draw `data`; `shape` names the options, so they are rebuilt only when it
+   * changes. `keys` name the y series for their data attributes.
+   */
+  show(shape, makeOptions, data, keys = []) {
     this.data = data;
     if (this.plot && shape === this.shape) {
       this.plot.setData(data);
@@ -141,9 +100,16 @@ class Chart {
       this.makeOptions = makeOptions;
       this.draw();
     }
-    const values = data.slice(1).flat();
-    this.element.dataset.points = String(values.filter((v) => v != null).length);
-    this.element.dataset.nonzero = String(values.filter((v) => v != null && v > 0).length);
+    const count = (values) => ({
+      points: String(values.filter((v) => v != null).length),
+      nonzero: String(values.filter((v) => v != null && v > 0).length),
+    });
+    Object.assign(this.element.dataset, count(data.slice(1).flat()));
+    keys.forEach((key, i) => {
+      const { points, nonzero } = count(data[i + 1]);
+      this.element.dataset[`points${key}`] = points;
+      this.element.dataset[`nonzero${key}`] = nonzero;
+    });
   }
 }
 
@@ -158,11 +124,14 @@ function seriesColumns(points, stepMinutes) {
     errors: points.map((p) => rate(p.errors, p)),
     serverErrors: points.map((p) => rate(p.serverErrors, p)),
     avg: points.map((p) => (p.calls ? p.avgMs : null)),
+    p50: points.map((p) => (p.calls ? p.p50Ms : null)),
     p95: points.map((p) => (p.calls ? p.p95Ms : null)),
+    // Null in a step without cache reads: no rate, not 0%.
+    cache: points.map((p) => (p.cacheHitRate == null ? null : 100 * p.cacheHitRate)),
   };
 }
 
-/** Creates the charts once; `update` redraws them from the backend's replies. */
+/** Creates the charts once; `showMetrics` redraws them from getSystemMetrics. */
 export function createCharts() {
   const charts = {
     calls: new Chart(document.getElementById("chart-calls")),
@@ -202,27 +171,29 @@ export function createCharts() {
       (w) =>
         timeOptions(
           w,
-          [line("Média", COLORS.blue, { dots: true }), line("p95", COLORS.red, { dots: true })],
+          [
+            line("p50", COLORS.blue, { dots: true }),
+            line("p95", COLORS.red, { dots: true }),
+            line("Média", COLORS.gray, { dots: true, dash: [5, 4], width: 1.5 }),
+          ],
           "ms",
         ),
-      [c.x, c.avg, c.p95],
+      [c.x, c.p50, c.p95, c.avg],
+      ["P50", "P95", "Avg"],
+    );
+    charts.cache.show(
+      "cache",
+      (w) =>
+        timeOptions(
+          w,
+          [line("Acerto do cache", COLORS.green, { dots: true, fill: "rgba(22,163,74,0.12)" })],
+          "%",
+          [0, 100],
+        ),
+      [c.x, c.cache],
+      ["Rate"],
     );
   }
 
-  function showCache(stats) {
-    const names = [...Object.keys(stats.categories), "total"];
-    const blocks = { ...stats.categories, total: stats.total };
-    const labels = names.map((name) => CACHE_LABELS[name] ?? name);
-    // A category nobody read yet has no rate; 0% would claim every read missed.
-    const rates = names.map((name) => {
-      const b = blocks[name];
-      return b.hits + b.misses ? 100 * b.hitRate : null;
-    });
-    charts.cache.show(`cache:${labels.join(",")}`, (w) => cacheOptions(w, labels), [
-      names.map((_, i) => i),
-      rates,
-    ]);
-  }
-
-  return { showMetrics, showCache };
+  return { showMetrics };
 }

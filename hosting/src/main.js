@@ -17,6 +17,7 @@ import {
   renderAlerts,
   renderBackupStats,
   renderBackups,
+  renderCacheCategories,
   renderFunctions,
   renderHealth,
   renderKpis,
@@ -25,7 +26,6 @@ import {
 
 const WINDOWS = ["15m", "1h", "24h", "7d"];
 const WINDOW_KEY = "painel.janela";
-const MAX_RECENT_ALERTS = 10;
 
 const PART_NAMES = {
   metrics: "métricas",
@@ -54,10 +54,6 @@ const state = {
   loading: false,
   // A refresh asked for while one is loading (a new window chosen) runs right after.
   again: false,
-  // Alerts seen open on an earlier refresh, to tell which have resolved since:
-  // the metrics API only returns the ones open now.
-  openAlerts: new Map(),
-  recentAlerts: [],
 };
 
 let charts;
@@ -85,29 +81,15 @@ function scheduleRefresh() {
   state.timer = setTimeout(() => document.hidden || refresh(), refreshSeconds() * 1000);
 }
 
-function trackAlerts(open) {
-  const now = new Date().toISOString();
-  const current = new Map(open.map((alert) => [alert.rule, alert]));
-  for (const [rule, alert] of state.openAlerts) {
-    if (!current.has(rule)) state.recentAlerts.unshift({ ...alert, resolvedAt: now });
-  }
-  // A rule that fires again is shown as open, not also as resolved.
-  state.recentAlerts = state.recentAlerts
-    .filter((alert) => !current.has(alert.rule))
-    .slice(0, MAX_RECENT_ALERTS);
-  state.openAlerts = current;
-}
-
 function render(parts) {
   const { metrics, backups, backupStats, cache, health } = parts;
   if (metrics.value) {
     renderKpis(metrics.value);
     charts.showMetrics(metrics.value);
-    trackAlerts(metrics.value.alerts);
-    renderAlerts(metrics.value.alerts, state.recentAlerts);
+    renderAlerts(metrics.value.alerts, metrics.value.recentAlerts ?? []);
     renderFunctions(metrics.value);
   }
-  if (cache.value) charts.showCache(cache.value.stats);
+  if (cache.value) renderCacheCategories(cache.value.stats);
   if (backups.value) renderBackups(backups.value);
   if (backupStats.value) renderBackupStats(backupStats.value);
   if (health.value) renderHealth(health.value);
@@ -171,8 +153,6 @@ async function showDashboard(user) {
 async function onUser(user) {
   stopRefreshing();
   state.user = user;
-  state.openAlerts = new Map();
-  state.recentAlerts = [];
   if (!user) {
     showView("sign-in");
     return;

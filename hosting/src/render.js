@@ -88,30 +88,69 @@ function alertFigure(alert) {
 
 function alertItem(alert, resolved) {
   const label = ALERT_RULES[alert.rule]?.label ?? alert.rule;
-  const when = resolved
-    ? `resolvido ${formatAge(alert.resolvedAt)}`
-    : `desde ${formatDateTime(alert.firstSeen)} · ${formatInteger(alert.count)}× · último ${formatAge(alert.lastSeen)}`;
+  const seen = `desde ${formatDateTime(alert.firstSeen)} · ${formatInteger(alert.count)}× · último ${formatAge(alert.lastSeen)}`;
   return h(
     "li",
     { class: resolved ? "alert resolved" : "alert open", "data-rule": alert.rule },
     h("div", {}, badge(resolved ? "ok" : "bad", resolved ? "Resolvido" : "Aberto"), " ", h("strong", {}, label)),
     alertFigure(alert),
-    h("div", { class: "muted small" }, when),
+    h("div", { class: "muted small" }, seen),
+    resolved
+      ? h(
+          "div",
+          { class: "muted small" },
+          `resolvido ${formatAge(alert.resolvedAt)} (${formatDateTime(alert.resolvedAt)})`,
+        )
+      : null,
     alert.message ? h("div", { class: "muted small mono" }, alert.message) : null,
   );
 }
 
-/** Open alerts from the backend, then those resolved since the page opened. */
+/** The alerts open now, then those resolved within the chosen window. */
 export function renderAlerts(open, recent) {
-  const items = [...open.map((a) => alertItem(a, false)), ...recent.map((a) => alertItem(a, true))];
   fill(
     "alerts",
-    items.length
-      ? h("ul", { class: "alerts" }, items)
+    open.length
+      ? h("ul", { class: "alerts", id: "alerts-open" }, open.map((a) => alertItem(a, false)))
       : h("p", { class: "muted" }, "Nenhum alerta aberto."),
+    h("h3", { class: "subhead" }, "Resolvidos nesta janela"),
     recent.length
-      ? null
-      : h("p", { class: "muted small" }, "Alertas resolvidos aparecem aqui enquanto a página estiver aberta."),
+      ? h("ul", { class: "alerts", id: "alerts-recent" }, recent.map((a) => alertItem(a, true)))
+      : h("p", { class: "muted small" }, "Nenhum alerta resolvido nesta janela."),
+  );
+}
+
+// --- cache -------------------------------------------------------------------------
+
+const CACHE_LABELS = {
+  profile: "Perfil",
+  expenses: "Despesas",
+  orders: "Pedidos",
+  recipes: "Receitas",
+  analysis: "Análises",
+};
+
+/** Hit rate per category read so far, from the counters of the instance that answered. */
+export function renderCacheCategories(stats) {
+  // A category nobody read yet has no rate (0% would claim every read missed): left out.
+  const items = Object.entries(stats.categories)
+    .filter(([, block]) => block.hits + block.misses > 0)
+    .sort(([, a], [, b]) => b.hits + b.misses - (a.hits + a.misses))
+    .map(([name, block]) =>
+      h(
+        "li",
+        { "data-category": name },
+        h("span", { class: "muted" }, CACHE_LABELS[name] ?? name),
+        " ",
+        h("strong", {}, formatRate(block.hitRate)),
+      ),
+    );
+  fill(
+    "cache-categories",
+    h("span", { class: "muted" }, "Por categoria, nesta instância: "),
+    items.length
+      ? h("ul", { class: "inline-list" }, items)
+      : h("span", { class: "muted" }, "nenhuma leitura ainda."),
   );
 }
 
