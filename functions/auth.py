@@ -8,7 +8,7 @@ from typing import Any
 
 from functions.errors import PermissionDenied, Unauthenticated
 
-__all__ = ["Caller", "caller_from_token", "check_token_mode"]
+__all__ = ["Caller", "caller_from_token", "check_token_mode", "usable_uid"]
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,25 @@ def caller_from_token(token: Mapping[str, Any] | None, now_epoch: float) -> Call
     uid = token.get("uid") or token.get("sub")
     if not isinstance(uid, str) or not uid:
         raise Unauthenticated()
+    if not usable_uid(uid):
+        raise PermissionDenied("Este identificador de usuário não é suportado.")
     return Caller(uid=uid, claims=dict(token))
+
+
+def usable_uid(uid: str) -> bool:
+    """True when `uid` can name the user's own document, `users/{uid}`.
+
+    Firebase accepts almost any uid of up to 128 characters, but a slash would
+    reach into another document's path, and `.`, `..` and `__x__` are not
+    document ids in Firestore.
+    """
+    return (
+        0 < len(uid) <= 128
+        and "/" not in uid
+        and uid not in {".", ".."}
+        and not (uid.startswith("__") and uid.endswith("__"))
+        and uid.isprintable()
+    )
 
 
 def check_token_mode(env: Mapping[str, str]) -> None:

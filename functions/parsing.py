@@ -963,6 +963,7 @@ _YIELD = re.compile(
 _NOT_YIELD = frozenset(
     {"min", "minuto", "minutos", "hora", "horas", "h", "cm", "mm", "graus"}
 )
+_DOZEN = frozenset({"dúzia", "dúzias", "duzia", "duzias"})
 # Vessels and bulk measures: a yield, but a worse one to cost a recipe by than
 # pieces (`4 taças de mousse / 15 trufas` is costed per truffle).
 _BULK_YIELD = frozenset(
@@ -1003,7 +1004,7 @@ def parse_yield(text: str) -> int | None:
     """Read how many pieces or portions a recipe makes.
 
     `Rendimento: 30 trufas médias` gives 30, `Rende 12 porções` 12 and
-    `20 unidades` 20. When several yields are listed, pieces win over
+    `20 unidades` 20, `3 dúzias` 36. When several yields are listed, pieces win over
     vessels (`4 taças de mousse / 15 trufas` gives 15); a range gives its
     lower end (`10 a 12 fatias` gives 10), which errs towards a higher cost
     per piece. Times and sizes (`40 minutos`, `20 cm`) are not yields.
@@ -1015,6 +1016,8 @@ def parse_yield(text: str) -> int | None:
         word = (match.group("word") or "").lower()
         if count <= 0 or word in _NOT_YIELD:
             continue
+        if word in _DOZEN:
+            return count * 12
         if word not in _BULK_YIELD:
             return count
         bulk = bulk if bulk is not None else count

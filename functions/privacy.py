@@ -37,6 +37,7 @@ from typing import Any
 from functions.auth import Caller
 from functions.config import Settings
 from functions.errors import Unavailable
+from functions.plans import month_key
 from functions.services import Services
 from functions.store.base import DELETE_FIELD, Doc, Filter, Query, Transaction
 from functions.validation import Payload
@@ -73,6 +74,13 @@ _PAGE = 500
 _SAFE_UID = re.compile(r"^[A-Za-z0-9_\-]{1,128}$")
 _SIMPLE_FIELD = re.compile(r"^[_A-Za-z][_A-Za-z0-9]{0,127}$")
 _METRICS = "metrics"
+
+
+def carried_usage(profile: dict[str, Any] | None, services: Services) -> dict[str, Any]:
+    """The current month's usage counters of `profile`, keyed by month."""
+    month = month_key(services.clock(), services.settings.timezone)
+    counters = ((profile or {}).get("usage") or {}).get(month)
+    return {month: dict(counters)} if isinstance(counters, dict) else {}
 
 
 def erasure_path(uid: str) -> str:
@@ -390,7 +398,8 @@ def delete_user_data(services: Services, caller: Caller, data: Any) -> dict[str,
 
     _flush_metrics(services)
     base = f"users/{uid}"
-    counts: dict[str, int] = {"profile": int(services.store.get(base) is not None)}
+    profile = services.store.get(base)
+    counts: dict[str, int] = {"profile": int(profile is not None)}
     for name in USER_COLLECTIONS:
         counts[name] = services.store.count(Query(f"{base}/{name}"))
     removed = services.store.delete_tree(base)
@@ -409,6 +418,9 @@ def delete_user_data(services: Services, caller: Caller, data: Any) -> dict[str,
             auth_deleted = False
     record = {
         "erasedAt": services.clock(),
+        # Only this month's plan counters, so erasing one's data is no way to
+        # start the month's quota over; they say nothing about the person.
+        "usage": carried_usage(profile, services),
         "requestedBy": "user" if uid == caller.uid else "admin",
         "counts": counts,
         "authUser": (

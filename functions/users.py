@@ -77,8 +77,19 @@ def ensure_profile(
     if profile is None:
         now = services.clock()
         profile = _new_profile(uid, caller, {}, now, services.settings.timezone)
+        profile["usage"] = _usage_after_erasure(txn, uid)
         txn.set(path, profile)
     return path, profile
+
+
+def _usage_after_erasure(txn: Transaction, uid: str) -> dict[str, Any]:
+    # A user who erased their data this month starts again from the counters
+    # the erasure kept, not from zero (see functions.privacy).
+    from functions.privacy import erasure_path
+
+    erasure = txn.get(erasure_path(uid))
+    usage = (erasure or {}).get("usage")
+    return dict(usage) if isinstance(usage, dict) else {}
 
 
 # Usage and last activity change with every record the user writes; they are
@@ -120,6 +131,7 @@ def setup_profile(services: Services, caller: Caller, data: Any) -> dict[str, An
         profile = txn.get(path)
         if profile is None:
             profile = _new_profile(uid, caller, extra, now, services.settings.timezone)
+            profile["usage"] = _usage_after_erasure(txn, uid)
             txn.set(path, profile)
             return profile, True
         missing = {k: v for k, v in extra.items() if v and not profile.get(k)}
@@ -254,36 +266,42 @@ def _sum_field(services: Services, collection: str, field: str) -> tuple[int, in
 
 
 def get_stats(services: Services, caller: Caller, data: Any = None) -> dict[str, Any]:
-    """Counts, totals, usage against the plan and last activity of the caller."""
+    """Counts, totals, usage against the plan and last activity of the caller.
+
+    `cached` tells whether the counts and totals came from the cache; the plan,
+    usage and activity are read from the profile on every call, since any
+    charge (an analysis, a receipt) changes them.
+    """
     uid = caller.require_user()
+    base = profile_path(uid)
 
     def load() -> dict[str, Any]:
-        profile = services.store.get(profile_path(uid))
-        base = profile_path(uid)
         expenses, expense_total = _sum_field(services, f"{base}/expenses", "amount")
         orders, order_total = _sum_field(services, f"{base}/orders", "total")
         recipes = services.store.count(Query(f"{base}/recipes"))
-        month = month_key(services.clock(), services.settings.timezone)
-        return jsonable(
-            {
-                "counts": {"expenses": expenses, "orders": orders, "recipes": recipes},
-                "totals": {
-                    "expenses": reais(expense_total),
-                    "orders": reais(order_total),
-                    "balance": reais(order_total - expense_total),
-                },
-                "plan": plan_of(profile).value,
-                "month": month,
-                "usage": usage_report(profile, month),
-                "lastActivityAt": (profile or {}).get("lastActivityAt"),
-                "memberSince": (profile or {}).get("createdAt"),
-            }
-        )
+        return {
+            "counts": {"expenses": expenses, "orders": orders, "recipes": recipes},
+            "totals": {
+                "expenses": reais(expense_total),
+                "orders": reais(order_total),
+                "balance": reais(order_total - expense_total),
+            },
+        }
 
-    # Stats are figures derived from every record, like an analysis: they live
-    # in the category that every write of the user's records invalidates.
-    stats, cached = services.cache.get_or_load(uid, Category.ANALYSIS, "stats", load)
-    return {"stats": stats, "cached": cached}
+    # Counts and totals are figures derived from every record, like an
+    # analysis: they live in the category every record write invalidates.
+    figures, cached = services.cache.get_or_load(uid, Category.ANALYSIS, "stats", load)
+    profile = services.store.get(base)
+    month = month_key(services.clock(), services.settings.timezone)
+    stats = {
+        **figures,
+        "plan": plan_of(profile).value,
+        "month": month,
+        "usage": usage_report(profile, month),
+        "lastActivityAt": (profile or {}).get("lastActivityAt"),
+        "memberSince": (profile or {}).get("createdAt"),
+    }
+    return {"stats": jsonable(stats), "cached": cached}
 
 
 def clear_cache(services: Services, caller: Caller, data: Any = None) -> dict:

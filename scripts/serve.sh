@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run the backend locally: every function through the Firebase Functions and
 # Auth emulators (and Hosting once hosting/ exists), over the embedded SQLite
-# store in .data/. Ctrl-C stops everything.
+# store in .data/ and a local redis-server as the shared cache. Ctrl-C stops
+# everything.
 #   DATA_DIR=/some/dir scripts/serve.sh    keeps the documents elsewhere
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,20 @@ fi
 export DATA_DIR=${DATA_DIR:-$root/.data}
 export STORE_BACKEND=${STORE_BACKEND:-sqlite}
 mkdir -p "$DATA_DIR"
+
+# The emulator runs each function in its own Python process, so without a
+# shared L2 each would cache on its own and, say, getUserStats could lag
+# behind a write made through assistenteHttp. A local Redis plays Memorystore.
+redis_pid=
+if [ -z "${CACHE_REDIS_URL:-}" ] && command -v redis-server >/dev/null; then
+  redis_port=${REDIS_PORT:-6390}
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+    >"$DATA_DIR/redis.log" 2>&1 &
+  redis_pid=$!
+  export CACHE_REDIS_URL="redis://127.0.0.1:$redis_port/0"
+fi
+stop_redis() { [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null || true; }
+trap stop_redis EXIT
 
 project=$(venv/bin/python -c 'import json; print(json.load(open(".firebaserc"))["projects"]["default"])')
 

@@ -155,7 +155,13 @@ def test_files_are_gzip_json_lines_per_collection_group(
     record = services.store.get(status_path(outcome.backup_id))
     assert record is not None and record["status"] == "completed"
     assert record["totalBytes"] == sum(e.bytes for e in manifest.files)
-    assert record["excludedCollections"] == ["alerts", "backups", "metrics"]
+    assert record["excludedCollections"] == [
+        "alerts",
+        "backups",
+        "erasures",
+        "locks",
+        "metrics",
+    ]
 
 
 # -- verification ---------------------------------------------------------------

@@ -277,3 +277,20 @@ def test_a_handler_on_an_intermediate_logger_gets_records() -> None:
         finally:
             logger.removeHandler(handler)
         assert logs.direct_route()
+
+
+def test_sigterm_does_not_wait_forever_on_a_held_lock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    held = threading.Lock()
+    held.acquire()  # as if the interrupted thread were inside a flush
+    monkeypatch.setattr(shutdown, "_SIGTERM_BUDGET_S", 0.05)
+    monkeypatch.setattr(shutdown, "_tasks", {held.acquire: 0})
+    seen: list[int] = []
+
+    shutdown._on_sigterm(lambda signum, frame: seen.append(signum))(15, None)
+
+    assert seen == [15]  # the previous handler ran: the process can stop
+    held.release()

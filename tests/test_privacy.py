@@ -15,6 +15,7 @@ import pytest
 from functions import privacy
 from functions.config import load_settings
 from functions.monitoring.rollups import recorder_for
+from functions.plans import month_key
 from functions.store.base import Query
 from tests.conftest import CallableClient
 from tests.test_assistant import EXPENSE, ORDER, RECIPE, ok
@@ -178,7 +179,8 @@ def test_erasure_record_holds_no_personal_data(
     assert path == "erasures/" + hashlib.sha256(b"alice").hexdigest()
     record = services.store.get(path)
     assert record is not None
-    assert set(record) == {"erasedAt", "requestedBy", "counts", "authUser"}
+    assert set(record) == {"erasedAt", "requestedBy", "counts", "authUser", "usage"}
+    assert set(record["usage"]) <= {month_key(services.clock(), "America/Sao_Paulo")}
     assert record["requestedBy"] == "user"
     text = json.dumps(record, default=str)
     for secret in ("alice", "example.com", "Confeiteira", "Maria", "Atacad"):

@@ -211,3 +211,15 @@ def test_record_writes_keep_the_profile_cached_but_refresh_stats(
     stats = client.ok("getUserStats", None, alice)
     assert stats["cached"] is False
     assert stats["stats"]["counts"]["expenses"] == 2
+
+
+def test_stats_show_a_charge_made_after_they_were_cached(
+    client: CallableClient, alice: str
+) -> None:
+    ok(client, "registrarDespesa", EXPENSE, alice)
+    client.ok("getUserStats", None, alice)
+    ok(client, "gerarAnalise", {"query": "como estou?"}, alice)
+
+    stats = client.ok("getUserStats", None, alice)
+    assert stats["cached"] is True  # the figures did not change
+    assert stats["stats"]["usage"]["analyses"]["used"] == 1

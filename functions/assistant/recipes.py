@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from functions import parsing
@@ -110,8 +111,16 @@ def _read_ingredients(payload: Payload) -> list[dict[str, Any]] | None:
     return result
 
 
+# A yield is a whole count: a sign, a fraction, a decimal or an exponent next
+# to a digit means the text says something else.
+_NOT_A_COUNT = re.compile(r"-\s*\d|\d\s*[/,.]\s*\d|\d[eE][+-]?\d")
+
+
 def _read_yield(payload: Payload) -> int | None:
     raw = payload.raw.get("rendimento")
+    if isinstance(raw, str) and _NOT_A_COUNT.search(raw):
+        payload.errors["rendimento"] = "informe um número inteiro de unidades"
+        return None
     if isinstance(raw, str) and len(raw) <= 200 and not raw.strip().isdigit():
         value = parsing.parse_yield(raw)
         if value is None or not 0 < value <= 100_000:

@@ -19,6 +19,7 @@ from functions.backup.status import all_statuses, list_page, status_path
 from functions.backup.verify import read_manifest, verify_backup
 from functions.errors import InvalidArgument, NotFound
 from functions.services import Services
+from functions.store.base import Transaction
 from functions.validation import Payload
 from functions.wire import jsonable
 
@@ -41,7 +42,9 @@ _log = logging.getLogger("functions.backup")
 CONFIRMATION = "RESTAURAR"
 """The word `restoreBackup` requires in `confirm`."""
 
-_BACKUP_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,100}$")
+# A letter or digit first: `.` and `..` are not document ids.
+_BACKUP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,99}$")
+_DELETION_LOCK = "locks/backupDeletion"
 _FAILED = (BackupStatus.FAILED, BackupStatus.CORRUPT)
 
 
@@ -190,25 +193,32 @@ def delete_backup(services: Services, caller: Caller, data: Any) -> dict[str, An
     payload.done()
     assert backup_id is not None
 
-    record = _load(services, backup_id)
-    if record.get("status") == BackupStatus.RUNNING:
-        raise InvalidArgument(
-            "Este backup ainda está em andamento.", {"backupId": "em andamento"}
-        )
-    if record.get("status") == BackupStatus.VERIFIED:
-        others = [
-            other
+    def forget(txn: Transaction) -> None:
+        # Every deletion reads and writes one lock document, so two deletions
+        # never both see "another verified backup remains" and both proceed.
+        txn.get(_DELETION_LOCK)
+        record = txn.get(status_path(backup_id))
+        if record is None:
+            raise NotFound("Backup não encontrado.", {"backupId": backup_id})
+        if record.get("status") == BackupStatus.RUNNING:
+            raise InvalidArgument(
+                "Este backup ainda está em andamento.", {"backupId": "em andamento"}
+            )
+        if record.get("status") == BackupStatus.VERIFIED and not any(
+            other["id"] != backup_id and other.get("status") == BackupStatus.VERIFIED
             for other in all_statuses(services.store)
-            if other["id"] != backup_id and other.get("status") == BackupStatus.VERIFIED
-        ]
-        if not others:
+        ):
             raise InvalidArgument(
                 "Este é o único backup verificado; ele não pode ser excluído.",
                 {"backupId": "único backup verificado"},
             )
+        txn.delete(status_path(backup_id))
+        txn.set(_DELETION_LOCK, {"backupId": backup_id, "at": services.clock()})
 
+    services.store.run_transaction(forget)
+    # Limitation: the files go after the status document; if deleting them
+    # fails they stay in the bucket unlisted, to be removed by hand.
     files = _destination(services).delete(backup_id)
-    services.store.delete(status_path(backup_id))
     return {"message": "Backup excluído.", "backupId": backup_id, "files": files}
 
 

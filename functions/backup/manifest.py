@@ -17,6 +17,7 @@ from typing import Any
 from functions.store.base import split_path
 
 __all__ = [
+    "ERASURES",
     "EXCLUDED_COLLECTIONS",
     "FORMAT_VERSION",
     "MANIFEST_NAME",
@@ -31,11 +32,15 @@ __all__ = [
 FORMAT_VERSION = 1
 MANIFEST_NAME = "manifest.json"
 
-EXCLUDED_COLLECTIONS = ("alerts", "backups", "metrics")
+ERASURES = "erasures"
+"""Where LGPD erasures are recorded (`functions.privacy`), one per erased uid."""
+
+EXCLUDED_COLLECTIONS = ("alerts", "backups", ERASURES, "locks", "metrics")
 """Root collections left out of the business backup, with their subtrees.
 
 `backups` describes the backups themselves (restoring it would rewrite
-history), `metrics` and `alerts` are operational data that is rebuilt by
+history), `erasures` records what must never come back, `locks` serialise
+admin operations, and `metrics` and `alerts` are operational data rebuilt by
 use; none of them is the users' business data.
 """
 

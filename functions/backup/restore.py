@@ -13,6 +13,7 @@ memory stays flat whatever the number of documents.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import tempfile
@@ -24,19 +25,21 @@ from typing import Any
 from functions.backup.codec import encode_value
 from functions.backup.destinations import Destination
 from functions.backup.manifest import (
+    ERASURES,
     FileEntry,
     Manifest,
     collection_pattern,
     is_excluded,
 )
 from functions.backup.verify import read_documents
-from functions.store.base import Doc, Store, WriteBatch
+from functions.store.base import Doc, Query, Store, WriteBatch
 
 __all__ = [
     "MAX_BATCH_BYTES",
     "MAX_BATCH_WRITES",
     "CollectionPlan",
     "RestoreReport",
+    "erased_users",
     "in_scope",
     "restore_into",
     "simulate_restore",
@@ -51,14 +54,37 @@ MAX_BATCH_BYTES = 8 * 1024 * 1024
 """Under Firestore's 10 MiB per request, leaving room for the request's framing."""
 
 
-def in_scope(path: str, uid: str | None) -> bool:
-    """True when a restore of `uid` (everything when None) covers `path`."""
+def in_scope(path: str, uid: str | None, erased: frozenset[str] = frozenset()) -> bool:
+    """True when a restore of `uid` (everything when None) covers `path`.
+
+    Users whose erasure is on record (`erased`: SHA-256 of their uids) are out
+    of every restore's scope: a restore must never bring erased data back.
+    """
     if is_excluded(path):
+        return False
+    parts = path.split("/")
+    if parts[0] == "users" and len(parts) > 1 and _uid_hash(parts[1]) in erased:
         return False
     if uid is None:
         return True
     root = f"users/{uid}"
     return path == root or path.startswith(root + "/")
+
+
+def _uid_hash(uid: str) -> str:
+    return hashlib.sha256(uid.encode()).hexdigest()
+
+
+def erased_users(store: Store) -> frozenset[str]:
+    """SHA-256 of every uid whose erasure is recorded in `erasures/`."""
+    hashes: set[str] = set()
+    cursor = None
+    while True:
+        page = store.query(Query(ERASURES, limit=1000, cursor=cursor))
+        hashes.update(doc.id for doc in page.docs)
+        cursor = page.next_cursor
+        if cursor is None:
+            return frozenset(hashes)
 
 
 def _key(path: str) -> list[str]:
@@ -176,8 +202,10 @@ class _BackupCursor:
         self.head = next(self._docs, None)
 
 
-def _scoped(docs: Iterator[Doc], uid: str | None) -> Iterator[Doc]:
-    return (doc for doc in docs if in_scope(doc.path, uid))
+def _scoped(
+    docs: Iterator[Doc], uid: str | None, erased: frozenset[str]
+) -> Iterator[Doc]:
+    return (doc for doc in docs if in_scope(doc.path, uid, erased))
 
 
 def restore_into(
@@ -186,6 +214,7 @@ def restore_into(
     manifest: Manifest,
     uid: str | None = None,
     apply: bool = True,
+    erased: frozenset[str] | None = None,
 ) -> RestoreReport:
     """Make `target`'s scope equal to the backup (with `apply`), or only count
     what that would create, overwrite and remove (without).
@@ -193,12 +222,14 @@ def restore_into(
     Raises FormatError for a damaged backup file; writes already committed
     stay (a restore is not one transaction; see `functions.backup.api`).
     """
+    if erased is None:
+        erased = erased_users(target)
     report = RestoreReport(manifest.backup_id, uid, applied=apply)
     writes = _Batches(target, report) if apply else None
     cursors: dict[str, _BackupCursor] = {}
     for entry in manifest.files:
         cursors[entry.collection] = _BackupCursor(
-            _scoped(_counted(destination, manifest, entry, report), uid)
+            _scoped(_counted(destination, manifest, entry, report, erased), uid, erased)
         )
 
     def create(doc: Doc) -> None:
@@ -206,7 +237,7 @@ def restore_into(
         if writes is not None:
             writes.set(doc, len(_canonical(doc.data)))
 
-    for current in _scoped(target.stream_all(), uid):
+    for current in _scoped(target.stream_all(), uid, erased):
         group = collection_pattern(current.path)
         plan = report.plan(group)
         cursor = cursors.get(group)
@@ -243,9 +274,10 @@ def _counted(
     manifest: Manifest,
     entry: FileEntry,
     report: RestoreReport,
+    erased: frozenset[str],
 ) -> Iterator[Doc]:
     for doc in read_documents(destination, manifest.backup_id, entry):
-        if in_scope(doc.path, report.uid):
+        if in_scope(doc.path, report.uid, erased):
             report.plan(entry.collection).in_backup += 1
         yield doc
 
@@ -257,17 +289,20 @@ def simulate_restore(
     real restore into `target` would do. `target` is only read."""
     from functions.store.sqlite import SqliteStore
 
+    erased = erased_users(target)
     with tempfile.TemporaryDirectory(prefix="backup-simulation-") as folder:
         scratch = SqliteStore(Path(folder) / "scratch.sqlite3")
         try:
-            loaded = restore_into(scratch, destination, manifest, uid, apply=True)
+            loaded = restore_into(
+                scratch, destination, manifest, uid, apply=True, erased=erased
+            )
             scratch_counts: dict[str, int] = {}
             for doc in scratch.stream_all():
                 group = collection_pattern(doc.path)
                 scratch_counts[group] = scratch_counts.get(group, 0) + 1
         finally:
             scratch.close()
-    plan = restore_into(target, destination, manifest, uid, apply=False)
+    plan = restore_into(target, destination, manifest, uid, apply=False, erased=erased)
     expected = loaded.totals().in_backup
     return {
         "backupId": manifest.backup_id,

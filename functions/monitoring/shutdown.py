@@ -53,9 +53,17 @@ def run_shutdown_tasks() -> None:
             task()
 
 
+_SIGTERM_BUDGET_S = 5.0
+
+
 def _on_sigterm(previous: Any) -> Callable[[int, FrameType | None], None]:
     def handler(signum: int, frame: FrameType | None) -> None:
-        run_shutdown_tasks()
+        # The handler interrupts the main thread wherever it is, perhaps holding
+        # a lock a flush needs; flushing on another thread with a deadline means
+        # such a flush is lost rather than the process never stopping.
+        worker = threading.Thread(target=run_shutdown_tasks, daemon=True)
+        worker.start()
+        worker.join(_SIGTERM_BUDGET_S)
         if callable(previous):
             previous(signum, frame)
         elif previous != signal.SIG_IGN:
