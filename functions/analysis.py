@@ -195,9 +195,15 @@ def _upcoming(orders: list[dict[str, Any]], today: date) -> list[dict[str, Any]]
 def _month_over_month(
     end: date, expenses: list[dict[str, Any]], orders: list[dict[str, Any]]
 ) -> dict[str, Any]:
+    # The month so far against the same days of the month before: a month
+    # three days old is not compared with a whole month.
     current = Period(end.replace(day=1), end)
     previous_start = previous_month_start(end)
-    previous = Period(previous_start, current.start - timedelta(days=1))
+    previous_end = min(
+        previous_start + timedelta(days=end.day - 1),
+        current.start - timedelta(days=1),
+    )
+    previous = Period(previous_start, previous_end)
 
     def revenue(period: Period) -> int:
         return sum(
@@ -216,6 +222,7 @@ def _month_over_month(
     return {
         "mesAtual": current.start.strftime("%Y-%m"),
         "mesAnterior": previous.start.strftime("%Y-%m"),
+        "diaFinal": end.day,
         "receitaAtual": reais(now_rev),
         "receitaAnterior": reais(before_rev),
         "variacaoReceita": _change(now_rev, before_rev),

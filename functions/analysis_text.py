@@ -98,8 +98,9 @@ def _profit(s: dict[str, Any]) -> str:
     if mom["variacaoReceita"] is not None:
         direction = "subiu" if mom["variacaoReceita"] >= 0 else "caiu"
         text += (
-            f" A receita de {mom['mesAtual']} {direction} "
-            f"{_pct(abs(mom['variacaoReceita']))} em relação a {mom['mesAnterior']}."
+            f" Até o dia {mom['diaFinal']}, a receita de {_month_name(mom['mesAtual'])}"
+            f" {direction} {_pct(abs(mom['variacaoReceita']))} em relação ao mesmo"
+            f" período de {_month_name(mom['mesAnterior'])}."
         )
     return text
 
@@ -192,3 +193,25 @@ def _advice(s: dict[str, Any]) -> str:
     if not tips:
         return "Registre pedidos e despesas para receber sugestões."
     return "Sugestões: " + "; ".join(tips) + "."
+
+
+_MONTHS = (
+    "janeiro",
+    "fevereiro",
+    "março",
+    "abril",
+    "maio",
+    "junho",
+    "julho",
+    "agosto",
+    "setembro",
+    "outubro",
+    "novembro",
+    "dezembro",
+)
+
+
+def _month_name(month: str) -> str:
+    """`2026-12` as `dezembro de 2026`."""
+    year, number = month.split("-")
+    return f"{_MONTHS[int(number) - 1]} de {year}"

@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # The Auth emulator accepts any API key; the client SDKs send one anyway.
 API_KEY = "fake-api-key"
 REGION = "us-central1"
+DEMO_EMAIL = "demo@exemplo.com.br"
 DEMO_PASSWORD = "demo-senha-123"
 DEMO_ADMIN_EMAIL = "admin@exemplo.com.br"
 DEMO_NAME = "Doces da Ana"
@@ -214,12 +215,18 @@ def grant_admin(
     a missing user is created (an email needs a `password`).
     """
     from firebase_admin import auth, exceptions
+    from google.auth.exceptions import DefaultCredentialsError
 
     app = _admin_app(project)
     try:
         return _grant(auth, app, who, create, password)
     except exceptions.FirebaseError as err:
         raise CliError(f"could not grant admin to {who}: {err}") from err
+    except DefaultCredentialsError as err:
+        raise CliError(
+            "no Google credentials for the real project; for the local emulator "
+            "set FIREBASE_AUTH_EMULATOR_HOST (see serve-info)"
+        ) from err
 
 
 def _grant(
@@ -372,7 +379,17 @@ def _serve_info(local: Local) -> str:
     for name in ("functions", "auth", "hosting", "hub"):
         if name in local.ports:
             lines.append(f"  {name:<10} {local.url(name)}")
-    lines.append(f"  REST auth  {local.url('auth')}/identitytoolkit.googleapis.com/v1")
+    rest = f"{local.url('auth')}/identitytoolkit.googleapis.com/v1"
+    lines.append(f"  REST auth  {rest}")
+    lines.append(
+        f"Accounts (after load-demo): {DEMO_EMAIL} and {DEMO_ADMIN_EMAIL} (admin), "
+        f"password {DEMO_PASSWORD}"
+    )
+    lines.append(
+        f"ID token: curl -s '{rest}/accounts:signInWithPassword?key=fake-api-key' "
+        '-H \'Content-Type: application/json\' -d \'{"email": "...", '
+        '"password": "...", "returnSecureToken": true}\' (idToken)'
+    )
     lines.append(f"Documents: {load_settings().sqlite_path}")
     try:
         kinds = _functions_of_main()
@@ -386,7 +403,10 @@ def _serve_info(local: Local) -> str:
     lines.append("Scheduled jobs (the emulator does not run them):")
     lines += [f"  venv/bin/python -m functions run-job {name}" for name in sorted(JOBS)]
     lines.append("Demo data: venv/bin/python -m functions load-demo")
-    lines.append("Admin claim: venv/bin/python -m functions grant-admin EMAIL")
+    lines.append(
+        f"Admin claim: FIREBASE_AUTH_EMULATOR_HOST={local.auth_host} "
+        "venv/bin/python -m functions grant-admin EMAIL"
+    )
     return "\n".join(lines)
 
 
@@ -418,7 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--url", help="functions base URL (default: firebase.json's)")
     demo.add_argument("--seed", type=int, default=42)
-    demo.add_argument("--email", default="demo@exemplo.com.br")
+    demo.add_argument("--email", default=DEMO_EMAIL)
     demo.add_argument("--password", default=DEMO_PASSWORD)
     demo.add_argument("--admin-email", default=DEMO_ADMIN_EMAIL)
     demo.add_argument(

@@ -144,13 +144,36 @@ def on_call(**options: Any) -> Callable[[Callable[..., Any]], Any]:
         def handler(request: Any) -> Any:
             problem = _body_problem(request)
             if problem is None:
-                return sdk_handler(request)
+                return _in_portuguese(sdk_handler(request))
             error = https_fn.HttpsError(ERROR_CODES["INVALID_ARGUMENT"], problem)
             return _error_response(error, request.headers.get("Origin"))
 
         return handler
 
     return decorate
+
+
+# The SDK answers a few requests before our code runs, in English; the app
+# shows error messages to its users, so those get the app's language.
+_SDK_MESSAGES = {
+    "Unauthenticated": "Sessão inválida ou expirada. Entre novamente.",
+    "Bad Request": "Requisição inválida: envie um POST com JSON.",
+}
+
+
+def _in_portuguese(response: Any) -> Any:
+    if getattr(response, "status_code", 200) < 400:
+        return response
+    try:
+        body = json.loads(response.get_data())
+        error = body["error"]
+        message = _SDK_MESSAGES.get(error.get("message"))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return response
+    if message is not None:
+        error["message"] = message
+        response.set_data(json.dumps(body))
+    return response
 
 
 def _error_response(error: https_fn.HttpsError, origin: str | None) -> Any:

@@ -15,6 +15,25 @@ if [ -d hosting ]; then
   only+=,hosting
 fi
 
+# Another emulator on these ports would answer in place of ours.
+busy=$(venv/bin/python - <<'PY'
+import socket
+from functions.cli import local_setup
+
+local = local_setup()
+for name, port in sorted(local.ports.items()):
+    with socket.socket() as sock:
+        sock.settimeout(0.3)
+        if sock.connect_ex((local.host, port)) == 0:
+            print(f"{name} {port}")
+PY
+)
+if [ -n "$busy" ]; then
+  echo "serve: ports already in use (another emulator running?):" >&2
+  echo "$busy" >&2
+  exit 1
+fi
+
 # The emulator hands its own environment to the Python workers, so these reach
 # the functions; .env files of the repository root are added on top.
 export DATA_DIR=${DATA_DIR:-$root/.data}
@@ -45,7 +64,7 @@ emulators=$!
 trap 'kill -INT "$emulators" 2>/dev/null || true; wait "$emulators"' TERM
 trap 'wait "$emulators"' INT
 
-if venv/bin/python -m functions serve-info --wait 120; then
+if venv/bin/python -m functions serve-info --wait 120 && kill -0 "$emulators" 2>/dev/null; then
   cat <<'MSG'
 
 Load the demo data (in another terminal):

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(redis-server tesseract-ocr tesseract-ocr-por poppler-utils fonts-dejavu-core chromium)
+APT_PACKAGES=(make g++ redis-server tesseract-ocr tesseract-ocr-por poppler-utils fonts-dejavu-core chromium)
 
 missing_apt=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -142,6 +142,7 @@ def test_figures_match_hand_computed_values(
     assert s["mesAMes"] == {
         "mesAtual": "2026-05",
         "mesAnterior": "2026-04",
+        "diaFinal": 31,
         "receitaAtual": 152.0,
         "receitaAnterior": 100.0,
         "variacaoReceita": 52.0,
@@ -381,3 +382,20 @@ def test_model_failure_falls_back_to_the_deterministic_text(
     assert "prejuízo de R$ 198,00" in reply["analysis"]
     assert len(gemini.requests) == 1  # no retries
     assert any(getattr(r, "event", None) == "genai_fallback" for r in caplog.records)
+
+
+def test_a_month_so_far_is_compared_with_the_same_days_before() -> None:
+    from datetime import date
+
+    from functions.analysis import _month_over_month
+
+    orders = [
+        {"deliveryDate": "2026-11-02", "total": 1000, "status": "entregue"},
+        {"deliveryDate": "2026-11-20", "total": 9000, "status": "entregue"},
+        {"deliveryDate": "2026-12-02", "total": 1500, "status": "entregue"},
+    ]
+    mom = _month_over_month(date(2026, 12, 3), [], orders)
+
+    assert (mom["receitaAtual"], mom["receitaAnterior"]) == (15.0, 10.0)
+    assert mom["variacaoReceita"] == 50.0
+    assert mom["diaFinal"] == 3

@@ -115,3 +115,10 @@ def test_recipe_yields_that_are_not_whole_counts_are_refused(
     status, body = client.intent("criarNovaReceita", payload, alice)
     assert status == 400
     assert "rendimento" in body["error"]["details"]["fields"]
+
+
+def test_protocol_errors_reach_the_user_in_portuguese(client: CallableClient) -> None:
+    status, body = client.call("assistenteHttp", {"intent": "listarDespesas"}, "a.b.c")
+
+    assert status == 401
+    assert body["error"]["message"].startswith("Sessão inválida")

@@ -43,10 +43,19 @@ def _recorder(store: CountingStore, clock: FakeClock, every: float = 10) -> Reco
 
 def test_bucket_edges_are_inclusive_upper_bounds() -> None:
     assert bucket_index(0) == 0
-    assert bucket_index(5) == 0
-    assert bucket_index(5.001) == 1
+    assert bucket_index(0.5) == 0
+    assert bucket_index(0.501) == 1
+    assert bucket_index(5) == BOUNDS_MS.index(5)
+    assert bucket_index(5.001) == BOUNDS_MS.index(5) + 1
     assert bucket_index(3000) == BOUNDS_MS.index(3000)
     assert bucket_index(10**9) == len(BUCKET_KEYS) - 1
+
+
+def test_sub_millisecond_calls_give_sub_millisecond_percentiles() -> None:
+    hist = _histogram([0.3] * 90 + [8.0] * 10)
+
+    median = percentile(hist, 0.50, 0.3, 8.0)
+    assert median is not None and median <= 0.5
 
 
 def test_percentiles_of_an_even_spread_are_exact() -> None:
