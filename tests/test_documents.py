@@ -21,7 +21,7 @@ import pytest
 
 from functions.plans import month_key
 
-RECEIPTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "receipts"
+RECEIPTS = Path(__file__).resolve().parent / "data" / "receipts"
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf")
 
 

@@ -1,7 +1,7 @@
 """Tests for functions.parsing.
 
-Every money, date and ingredient case listed in /work/shared/data/inputs.md and
-every I01..I15 case of /work/shared/data/ingredient-lines.md appears below with
+Every money, date and ingredient case listed in the shared data/inputs.md and
+every I01..I15 case of data/ingredient-lines.md appears below with
 the value those files state; the case id is in the test parameters.
 """
 

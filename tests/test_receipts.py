@@ -1,7 +1,8 @@
 """Tests for functions.receipts and functions.nfe on the shared receipt texts.
 
-Every file of ../shared/data/receipts/ is parsed; the expected values are the
-README's table (total, issue date, supplier CNPJ, access key) and its notes.
+Every file of tests/data/receipts/ (a copy of the shared receipt texts) is
+parsed; the expected values are the README's table there (total, issue date,
+supplier CNPJ, access key) and its notes.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 from functions import nfe
 from functions.receipts import parse_receipt
 
-RECEIPTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "receipts"
+RECEIPTS = Path(__file__).resolve().parent / "data" / "receipts"
 TODAY = date(2026, 12, 3)
 
 # file: (total centavos, issued, CNPJ, access key or None, alert codes)
