@@ -27,6 +27,7 @@ from functions.validation import Payload
 
 __all__ = [
     "Kind",
+    "categories_written",
     "create",
     "delete",
     "delete_requested",
@@ -64,9 +65,14 @@ def record_path(uid: str, kind: Kind, record_id: str) -> str:
 
 def invalidate(services: Services, uid: str, kind: Kind) -> None:
     """Forget what the cache holds about the user's records of `kind`."""
-    services.cache.invalidate(uid, kind.category)
+    for category in categories_written(kind):
+        services.cache.invalidate(uid, category)
+
+
+def categories_written(kind: Kind) -> tuple[Category, ...]:
+    """The cache categories a write of a `kind` record makes stale."""
     # Stats and analyses are derived from the records; the profile is not.
-    services.cache.invalidate(uid, Category.ANALYSIS)
+    return (kind.category, Category.ANALYSIS)
 
 
 def create(
