@@ -8,7 +8,15 @@ from typing import Any
 from functions.auth import Caller
 from functions.cache import Category
 from functions.errors import NotFound
-from functions.plans import PLANS, Plan, month_key, plan_of, usage_report
+from functions.plans import (
+    PLANS,
+    Plan,
+    Usage,
+    charge,
+    month_key,
+    plan_of,
+    usage_report,
+)
 from functions.services import Services
 from functions.store._values import apply_changes
 from functions.store.base import Query, Transaction
@@ -16,6 +24,7 @@ from functions.validation import Payload
 from functions.wire import jsonable, reais
 
 __all__ = [
+    "charge_usage",
     "clear_cache",
     "ensure_profile",
     "get_profile",
@@ -95,6 +104,23 @@ def _usage_after_erasure(txn: Transaction, uid: str) -> dict[str, Any]:
 # Usage and last activity change with every record the user writes; they are
 # served by getUserStats, so a write need not evict the cached profile.
 _NOT_IN_PROFILE = {"usage", "lastActivityAt"}
+
+
+def charge_usage(services: Services, caller: Caller, kind: Usage) -> None:
+    """Count one use of `kind` against the caller's plan, in its own transaction.
+
+    Raises LimitReached when the month's quota is spent. Usage is served by
+    getUserStats from the profile document, so no cache entry goes stale.
+    """
+    now = services.clock()
+    month = month_key(now, services.settings.timezone)
+
+    def run(txn: Transaction) -> None:
+        path, profile = ensure_profile(services, txn, caller)
+        charge(txn, path, profile, kind, month)
+        txn.update(path, {"lastActivityAt": now})
+
+    services.store.run_transaction(run)
 
 
 def _profile_reply(profile: dict[str, Any]) -> dict[str, Any]:

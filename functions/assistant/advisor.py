@@ -21,10 +21,10 @@ from zoneinfo import ZoneInfo
 from functions import analysis, analysis_text, genai
 from functions.auth import Caller
 from functions.cache import Category
-from functions.plans import Usage, charge, month_key
+from functions.plans import Usage
 from functions.services import Services
-from functions.store.base import Filter, Query, Transaction
-from functions.users import ensure_profile
+from functions.store.base import Filter, Query
+from functions.users import charge_usage
 from functions.validation import Payload
 
 __all__ = ["DEFAULT_DAYS", "generate_analysis"]
@@ -78,7 +78,7 @@ def generate_analysis(services: Services, caller: Caller, data: Any) -> dict[str
         # cached. The records are read first: a store failure while reading
         # them must not spend the user's quota on a reply they never get.
         records = _records(services, uid, period, today)
-        _charge(services, caller)
+        charge_usage(services, caller, Usage.ANALYSES)
         figures = analysis.compute(period, today, *records)
         text, source = _text(services, figures.summary, question, uid)
         return {"analysis": text, "summary": figures.summary, "source": source}
@@ -91,19 +91,6 @@ def generate_analysis(services: Services, caller: Caller, data: Any) -> dict[str
         "source": value["source"],
         "cached": cached,
     }
-
-
-def _charge(services: Services, caller: Caller) -> None:
-    now = services.clock()
-    month = month_key(now, services.settings.timezone)
-
-    def run(txn: Transaction) -> None:
-        path, profile = ensure_profile(services, txn, caller)
-        charge(txn, path, profile, Usage.ANALYSES, month)
-        txn.update(path, {"lastActivityAt": now})
-
-    services.store.run_transaction(run)
-    services.cache.invalidate(caller.require_user(), Category.PROFILE)
 
 
 def _records(

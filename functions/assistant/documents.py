@@ -16,12 +16,10 @@ from zoneinfo import ZoneInfo
 
 from functions import ocr, receipts, uploads
 from functions.auth import Caller
-from functions.cache import Category
 from functions.errors import InvalidArgument, LimitReached
-from functions.plans import PLANS, Usage, charge, month_key, plan_of, used
+from functions.plans import PLANS, Usage, month_key, plan_of, used
 from functions.services import Services
-from functions.store.base import Transaction
-from functions.users import ensure_profile, profile_path
+from functions.users import charge_usage, profile_path
 from functions.validation import Payload
 from functions.wire import jsonable, reais
 
@@ -78,7 +76,7 @@ def process_document(services: Services, caller: Caller, data: Any) -> dict[str,
     today = services.clock().astimezone(ZoneInfo(services.settings.timezone)).date()
     receipt = receipts.parse_receipt(result.text, today)
 
-    _charge(services, caller)
+    charge_usage(services, caller, Usage.DOCUMENTS)
     _log.info(
         "receipt parsed",
         extra={
@@ -115,19 +113,6 @@ def _check_quota(services: Services, uid: str) -> None:
             f"do plano {plan.value}.",
             {"plan": plan.value, "kind": "documents", "limit": limit, "usage": count},
         )
-
-
-def _charge(services: Services, caller: Caller) -> None:
-    now = services.clock()
-    month = month_key(now, services.settings.timezone)
-
-    def run(txn: Transaction) -> None:
-        path, profile = ensure_profile(services, txn, caller)
-        charge(txn, path, profile, Usage.DOCUMENTS, month)
-        txn.update(path, {"lastActivityAt": now})
-
-    services.store.run_transaction(run)
-    services.cache.invalidate(caller.require_user(), Category.PROFILE)
 
 
 def guess_expense_type(receipt: receipts.Receipt) -> str:
