@@ -1,8 +1,10 @@
 """Settings from the environment, read in one place.
 
 Every setting the backend honours is a field of `Settings`; the README lists them
-with the same names. Nothing else in the package reads `os.environ` for its own
-behaviour.
+with the same names. The only other variables read are the platform's and
+firebase-admin's own (`K_SERVICE`, `FUNCTIONS_EMULATOR`,
+`FIREBASE_AUTH_EMULATOR_HOST`), by `functions.auth.check_token_mode` and the
+command line.
 """
 
 from __future__ import annotations

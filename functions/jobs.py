@@ -1,7 +1,8 @@
 """Scheduled jobs by name, for Cloud Scheduler triggers and the command line.
 
 Each entry names a function `job(services) -> dict` by module path, imported
-only when the job runs. The same names are the deployed scheduled functions.
+only when the job runs. Scheduled functions in `main.py` run these jobs
+(`cleanupOldMetricsDaily` runs `cleanupOldMetrics`: a callable holds that name).
 """
 
 from __future__ import annotations

@@ -338,11 +338,3 @@ def clear_cache(services: Services, caller: Caller, data: Any = None) -> dict:
     payload.done()
     services.cache.invalidate(uid, Category(name) if name else None)
     return {"cleared": name or "all"}
-
-
-def require_known_user(services: Services, uid: str) -> dict[str, Any]:
-    """The profile of `uid`; NotFound when there is none."""
-    profile = services.store.get(profile_path(uid))
-    if profile is None:
-        raise NotFound("Usuário não encontrado.")
-    return profile

@@ -7,8 +7,9 @@ documents and the run lock), `export` (taking one), `verify`, `restore`,
 `retention`, `managed` (Firestore's own export) and `api` (the jobs and the
 admin callables that `main.py` and `functions.jobs` call).
 
-The collections `backups`, `metrics` and `alerts` are not business data and
-are left out (see `manifest.EXCLUDED_COLLECTIONS`).
+Operational collections (`backups`, `metrics`, `alerts`, `locks`) and the
+LGPD `erasures` records are not business data and are left out (see
+`manifest.EXCLUDED_COLLECTIONS`).
 """
 
 from functions.backup.api import (

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Literal, Protocol, TypeVar
 
 __all__ = [
@@ -203,8 +202,3 @@ def collection_of(path: str) -> str:
     if len(parts) % 2:
         raise ValueError(f"not a document path: {path!r}")
     return "/".join(parts[:-1])
-
-
-def is_timestamp(value: Any) -> bool:
-    """True for the datetime values the store keeps as timestamps."""
-    return isinstance(value, datetime)
