@@ -6,18 +6,25 @@ entries for every category, a TTL per category) guarded by a lock because
 functions-framework serves requests on threads. L2 is Redis when a URL is
 configured, shared by every instance; values travel as compact JSON
 (`separators=(",", ":")`, no msgpack dependency) and are stored with the
-category's TTL. L1 keeps each value as marshal bytes, so every hit hands the
-caller a private copy (safe to mutate) at a third of the cost of parsing JSON.
+category's TTL. L1 keeps each value as read-only Python objects (`FrozenDict`,
+`FrozenList`) handed to every reader without a copy: a hit costs a lookup, and
+a caller that tries to change a shared value gets a TypeError rather than
+silently changing what other readers see.
 
 Read-your-writes. Every entry is tagged with a generation token made of a
 per-category generation and a per-(user, category) generation. With Redis the
 generations live in Redis: an invalidation replaces them with fresh random
-values, and every read fetches them (one MGET round trip, also on an L1 hit)
-before trusting any tier, so an entry written under an older generation on any
-instance is never served again. Random values rather than counters mean a
-generation key lost to eviction or a Redis restart can never come back with a
-value an old entry was tagged with. Without Redis the generations are
-in-process counters, which gives read-your-writes within one instance only.
+values, and every read checks them before trusting any tier, so an entry
+written under an older generation on any instance is never served again. The
+check is local when the instance mirrors the generations it has read
+(`functions.cache_tracking`: Redis pushes a message to every instance the
+moment one changes), and one MGET round trip otherwise (tracking off, refused
+by the server, or its connection not proven alive in the last second); see
+that module for the delivery window it leaves. Random values rather than
+counters mean a generation key lost to eviction or a Redis restart can never
+come back with a value an old entry was tagged with. Without Redis the
+generations are in-process counters, which gives read-your-writes within one
+instance only.
 
 # Limitation: without Redis, or while Redis is unreachable, instances do not
 # see each other's invalidations: another instance may serve data older than a
@@ -46,7 +53,6 @@ import hashlib
 import itertools
 import json
 import logging
-import marshal
 import secrets
 import threading
 import time
@@ -56,13 +62,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from cachetools import TLRUCache
 
+from functions.cache_tracking import GenerationMirror
 from functions.config import Settings
 
-__all__ = ["TTL_SECONDS", "Cache", "Category"]
+__all__ = ["TTL_SECONDS", "Cache", "Category", "FrozenDict", "FrozenList"]
 
 T = TypeVar("T")
 
@@ -91,6 +98,8 @@ TTL_SECONDS: Mapping[Category, int] = MappingProxyType(
 """Seconds an entry of each category lives; the one place these are set."""
 
 _PREFIX = "cache:v1"
+_CATEGORY_GEN_PREFIX = f"{_PREFIX}:cg:"
+_USER_GEN_PREFIX = f"{_PREFIX}:ug:"
 _USER_GEN_TTL_S = 24 * 60 * 60
 _KEY_HASH_OVER = 64
 _SOCKET_TIMEOUT_S = 0.25
@@ -114,7 +123,7 @@ class _L2Error(Exception):
 @dataclass(frozen=True, slots=True)
 class _Entry:
     token: str
-    packed: bytes
+    value: Any  # frozen: shared by every reader
     expires: float
 
 
@@ -145,11 +154,11 @@ class _L1(TLRUCache[_L1Key, _Entry]):
 class _Flight:
     """One loader call in progress, shared by every thread missing its key."""
 
-    __slots__ = ("done", "error", "packed", "waiters")
+    __slots__ = ("done", "error", "value", "waiters")
 
     def __init__(self) -> None:
         self.done = threading.Event()
-        self.packed: bytes | None = None
+        self.value: Any = None
         self.error: BaseException | None = None
         self.waiters = 0
 
@@ -169,23 +178,71 @@ def _encode(value: Any) -> bytes:
     ).encode()
 
 
-def _pack(value: Any) -> bytes:
-    # L1 keeps values as marshal bytes: unpacking gives every caller its own
-    # copy to mutate, about 3x faster than parsing JSON again. The bytes never
-    # leave the process, so marshal's version-specific format is no concern.
-    return marshal.dumps(value)
+def _read_only(*_args: Any, **_kwargs: Any) -> NoReturn:
+    raise TypeError("cached values are shared and read-only: copy before changing")
 
 
-def _unpack(packed: bytes) -> Any:
-    return marshal.loads(packed)
+class FrozenDict(dict[str, Any]):
+    """A dict that refuses changes: cached values are shared by every reader.
+
+    It serialises like a dict (json, Flask); copies (`dict(d)`, `copy.copy`,
+    `copy.deepcopy`) are plain, mutable dicts and lists.
+    """
+
+    __slots__ = ()
+    __setitem__ = __delitem__ = __ior__ = _read_only
+    clear = pop = popitem = setdefault = update = _read_only
+
+    def __copy__(self) -> dict[str, Any]:
+        return dict(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        return _thaw(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (dict, (_thaw(self),))
+
+
+class FrozenList(list[Any]):
+    """A list that refuses changes; see `FrozenDict`."""
+
+    __slots__ = ()
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _read_only
+    append = extend = insert = pop = remove = clear = sort = reverse = _read_only
+
+    def __copy__(self) -> list[Any]:
+        return list(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> list[Any]:
+        return _thaw(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (list, (_thaw(self),))
+
+
+def _freeze(value: Any) -> Any:
+    # The constructors fill the frozen types without calling their methods.
+    if isinstance(value, dict):
+        return FrozenDict({key: _freeze(item) for key, item in value.items()})
+    if isinstance(value, list):
+        return FrozenList(_freeze(item) for item in value)
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _thaw(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_thaw(item) for item in value]
+    return value
 
 
 def _category_gen_key(category: Category) -> str:
-    return f"{_PREFIX}:cg:{category}"
+    return f"{_CATEGORY_GEN_PREFIX}{category}"
 
 
 def _user_gen_key(category: Category, uid: str) -> str:
-    return f"{_PREFIX}:ug:{category}:{uid}"
+    return f"{_USER_GEN_PREFIX}{category}:{uid}"
 
 
 def _data_key(
@@ -235,13 +292,16 @@ class Cache:
         enabled: bool = True,
         timer: Callable[[], float] = time.monotonic,
         redis_client: Any = None,
+        tracking: bool = True,
     ) -> None:
         """Build the cache; nothing connects until the first read.
 
         `ttls` overrides some or all of `TTL_SECONDS`. `timer` drives TTLs and
         the Redis retry backoff (tests pass a fake clock). `redis_client` is a
         ready redis-py client used instead of building one from `redis_url`.
-        With `enabled=False` every read runs its loader.
+        With `enabled=False` every read runs its loader. `tracking` mirrors
+        the Redis generations in the instance (see `functions.cache_tracking`)
+        so an L1 hit costs no round trip; False makes every read ask Redis.
         """
         if max_entries < 1:
             raise ValueError(f"max_entries must be at least 1, got {max_entries}")
@@ -262,6 +322,10 @@ class Cache:
             redis_url is not None or redis_client is not None
         )
         self._lock_ttl_s = self._LOCK_TTL_S
+        self._tracking = tracking
+        self._mirror: GenerationMirror | None = None
+        self._mirror_lock = threading.Lock()
+        self._mirror_retry_at = 0.0
 
         # One lock guards L1, counters, generations, flights and L2 state. It
         # is never held across a Redis call or a loader.
@@ -298,12 +362,13 @@ class Cache:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Cache:
-        """A cache configured from `cache_enabled`, `cache_redis_url` and
-        `cache_max_entries`."""
+        """A cache configured from `cache_enabled`, `cache_redis_url`,
+        `cache_max_entries` and `cache_tracking`."""
         return cls(
             redis_url=settings.cache_redis_url,
             max_entries=settings.cache_max_entries,
             enabled=settings.cache_enabled,
+            tracking=settings.cache_tracking,
         )
 
     # -- reads -----------------------------------------------------------
@@ -316,9 +381,11 @@ class Cache:
         The value is served from L1 or L2 only when no invalidation of that
         user and category has completed since it was loaded; otherwise
         `loader` runs (once for all concurrent callers of the key) and its
-        JSON-serialisable result is cached. Every call gets its own copy in
-        JSON form (tuples come back as lists), so callers may mutate it. The
-        second item is False exactly when this call ran the loader. Redis
+        JSON-serialisable result is cached. Every call, the loading one
+        included, gets the value in JSON form (tuples come back as lists) as
+        a `FrozenDict`/`FrozenList` shared with other readers: changing it
+        raises TypeError, so copy it first. The second item is False exactly
+        when this call ran the loader. Redis
         failures never raise; loader errors propagate and nothing is cached.
         """
         category = Category(category)
@@ -346,8 +413,7 @@ class Cache:
             if hit:
                 self._counters[category].hits += 1
         if entry is not None and hit:
-            # Decoding gives every caller its own copy to mutate.
-            return _unpack(entry.packed), True
+            return entry.value, True
         return self._load_once(client, category, uid, key, token, loader, started)
 
     def _load_once(
@@ -375,16 +441,15 @@ class Cache:
             flight.done.wait()
             if flight.error is not None:
                 raise flight.error
-            assert flight.packed is not None
             with self._lock:
                 self._counters[category].hits += 1
-            return _unpack(flight.packed), True
+            return flight.value, True
 
         try:
-            value, packed, from_cache = self._fill(
+            value, from_cache = self._fill(
                 client, category, uid, key, token, loader, started
             )
-            flight.packed = packed
+            flight.value = value
         except BaseException as err:
             flight.error = err
             raise
@@ -403,50 +468,49 @@ class Cache:
         token: str,
         loader: Callable[[], T],
         started: float,
-    ) -> tuple[T, bytes, bool]:
+    ) -> tuple[Any, bool]:
         """Fill L1 from L2 or the loader.
 
-        Returns (value, packed value, came_from_cache); the value is the
-        JSON-normalised form, so it is the same whichever tier produced it.
+        Returns (value, came_from_cache); the value is the frozen JSON form,
+        the same whichever tier produced it.
         """
         with self._lock:
             epoch = self._epoch
         l1_key = (category, uid, key)
         expires = started + self._ttls[category]
         if client is None:
-            _, packed = self._run_loader(category, loader)
-            self._store_l1(l1_key, token, packed, expires, epoch)
-            return _unpack(packed), packed, False
+            _, value = self._run_loader(category, loader)
+            self._store_l1(l1_key, token, value, expires, epoch)
+            return value, False
 
         data_key = _data_key(category, uid, token, key)
         lock_key = _data_key(category, uid, token, key, kind="lk")
         try:
             found = self._l2_read_or_lock(client, category, data_key, lock_key)
         except _L2Error:
-            _, packed = self._run_loader(category, loader)
-            return _unpack(packed), packed, False
+            _, value = self._run_loader(category, loader)
+            return value, False
 
         if isinstance(found, tuple):
             wire, ttl_ms = found
-            value = json.loads(wire)
-            packed = _pack(value)
+            value = _freeze(json.loads(wire))
             if ttl_ms > 0:
                 expires = min(expires, self._timer() + ttl_ms / 1000)
-            self._store_l1(l1_key, token, packed, expires, epoch)
+            self._store_l1(l1_key, token, value, expires, epoch)
             with self._lock:
                 self._counters[category].hits += 1
-            return value, packed, True
+            return value, True
 
         lock_token = found
         try:
-            wire, packed = self._run_loader(category, loader)
+            wire, value = self._run_loader(category, loader)
             stored = self._l2_write(client, category, data_key, wire)
         finally:
             if lock_token:
                 self._release_lock(client, lock_key, lock_token)
         if stored:
-            self._store_l1(l1_key, token, packed, expires, epoch)
-        return _unpack(packed), packed, False
+            self._store_l1(l1_key, token, value, expires, epoch)
+        return value, False
 
     def _l2_read_or_lock(
         self, client: Any, category: Category, data_key: str, lock_key: str
@@ -484,19 +548,19 @@ class Cache:
 
     def _run_loader(
         self, category: Category, loader: Callable[[], Any]
-    ) -> tuple[bytes, bytes]:
-        """Run the loader; returns its value as (JSON for L2, packed for L1)."""
+    ) -> tuple[bytes, Any]:
+        """Run the loader; returns its value as (JSON for L2, frozen for L1)."""
         with self._lock:
             self._counters[category].misses += 1
         wire = _encode(loader())
-        return wire, _pack(json.loads(wire))
+        return wire, _freeze(json.loads(wire))
 
     def _store_l1(
-        self, l1_key: _L1Key, token: str, packed: bytes, expires: float, epoch: int
+        self, l1_key: _L1Key, token: str, value: Any, expires: float, epoch: int
     ) -> None:
         with self._lock:
             if epoch == self._epoch and expires > self._timer():
-                self._l1[l1_key] = _Entry(token, packed, expires)
+                self._l1[l1_key] = _Entry(token, value, expires)
 
     # -- invalidation ----------------------------------------------------
 
@@ -576,6 +640,13 @@ class Cache:
 
     def _redis_token(self, client: Any, category: Category, uid: str) -> str:
         keys = [_category_gen_key(category), _user_gen_key(category, uid)]
+        mirror = self._running_mirror(client)
+        mark = None
+        if mirror is not None:
+            mirrored = mirror.lookup(keys)
+            if mirrored is not None:
+                return "r" + ".".join(v.decode() for v in mirrored)
+            mark = mirror.mark()
         values = self._l2_call(category, lambda: client.mget(keys))
         if None in values:
             # First read since the key was created, evicted or lost: start it
@@ -591,10 +662,59 @@ class Cache:
                 return result
 
             values = self._l2_call(category, create)
+        if mirror is not None and mark is not None:
+            mirror.remember(mark, keys, values)
         # A value still missing (expired between the two calls) gets a token
         # nobody will ever match, so this read simply misses.
         parts = [v.decode() if v else "?" + _new_generation() for v in values]
         return "r" + ".".join(parts)
+
+    def _running_mirror(self, client: Any) -> GenerationMirror | None:
+        """The generation mirror when tracking is on and its connection is
+        open (opening it when due), else None: the read then asks Redis."""
+        if not self._tracking:
+            return None
+        mirror = self._mirror
+        if mirror is not None and mirror.running:
+            return mirror
+        if self._timer() < self._mirror_retry_at:
+            return None
+        if not self._mirror_lock.acquire(blocking=False):
+            return None  # another thread is opening it; this read asks Redis
+        try:
+            if mirror is None:
+                mirror = GenerationMirror(
+                    client,
+                    (_CATEGORY_GEN_PREFIX, _USER_GEN_PREFIX),
+                    max_keys=2 * self._max_entries,
+                )
+            mirror.start()
+            self._mirror = mirror
+        except Exception as err:
+            import redis
+
+            # A server that refuses CLIENT TRACKING will keep refusing it.
+            refused = isinstance(err, redis.ResponseError | ValueError)
+            self._mirror_retry_at = (
+                float("inf") if refused else self._timer() + _BACKOFF_MAX_S
+            )
+            # Only a refusal is news: an unreachable Redis is an outage, which
+            # the read that follows reports once.
+            log.log(
+                logging.WARNING if refused else logging.DEBUG,
+                "cache generation tracking unavailable; every read asks Redis",
+                extra={
+                    "event": "cache_tracking_off",
+                    "tier": "l2",
+                    "error_type": type(err).__name__,
+                    "error": str(err)[:200],
+                    "permanent": refused,
+                },
+            )
+            return None
+        finally:
+            self._mirror_lock.release()
+        return mirror
 
     # -- L2 state --------------------------------------------------------
 
@@ -662,6 +782,8 @@ class Cache:
             self._l2_probing = False
             self._l2_backoff = _BACKOFF_MIN_S
             self._epoch += 1
+            if self._mirror_retry_at != float("inf"):
+                self._mirror_retry_at = 0.0  # reopen the mirror with L2
             # Entries loaded while degraded carry local tokens and can never
             # be served again; dropping them frees the room at once.
             self._l1 = self._new_l1()
@@ -724,6 +846,9 @@ class Cache:
                 self._l2_probing = False
             backoff = self._l2_backoff
         if started_outage:
+            # Copies of generations are worthless once messages may be lost.
+            if self._mirror is not None:
+                self._mirror.stop()
             log.warning(
                 "cache L2 (Redis) unreachable; serving from L1 and the store",
                 extra={
@@ -789,6 +914,8 @@ class Cache:
         self.collect_expired()
         if not self._l2_configured:
             return
+        if self._mirror is not None:
+            self._mirror.stop_if_idle()
         client = self._usable_client()
         with self._lock:
             replay = client is not None and (self._pending or self._pending_overflow)
@@ -858,6 +985,8 @@ class Cache:
         thread = self._gc_thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=5)
+        if self._mirror is not None:
+            self._mirror.stop()
         if not self._owns_client:
             return  # an injected client belongs to the caller
         with self._client_lock:

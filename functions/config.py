@@ -29,6 +29,7 @@ class Settings:
     cache_enabled: bool = True
     cache_redis_url: str | None = None
     cache_max_entries: int = 10_000
+    cache_tracking: bool = True
     metrics_flush_seconds: float = 10.0
     metrics_retention_days: int = 30
     alert_webhook_url: str | None = None
@@ -111,6 +112,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         cache_enabled=_flag(env.get("CACHE_ENABLED"), True),
         cache_redis_url=_optional(env.get("CACHE_REDIS_URL")),
         cache_max_entries=int(number("CACHE_MAX_ENTRIES", 10_000)),
+        cache_tracking=_flag(env.get("CACHE_TRACKING"), True),
         metrics_flush_seconds=number("METRICS_FLUSH_SECONDS", 10.0),
         metrics_retention_days=int(number("METRICS_RETENTION_DAYS", 30)),
         alert_webhook_url=_optional(env.get("ALERT_WEBHOOK_URL")),

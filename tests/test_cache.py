@@ -7,9 +7,12 @@ fail when `CI=true`.
 
 from __future__ import annotations
 
+import copy
 import functools
+import json
 import logging
 import os
+import pickle
 import random
 import subprocess
 import sys
@@ -335,20 +338,34 @@ def test_stats_are_exact_for_a_known_sequence(
     assert stats["l2"] == {"configured": bool(tiers), "healthy": bool(tiers)}
 
 
-def test_returned_values_are_private_copies(
+def test_returned_values_are_shared_and_refuse_changes(
     make_cache: Callable[..., Cache], tiers: dict[str, Any]
 ) -> None:
     cache = make_cache(**tiers)
     src = Source()
-    src.data["a"] = [1, 2]
+    src.data["a"] = [1, {"b": 2}]
 
     first, _ = cache.get_or_load("u1", E, "k", src.loader("a"))
-    first["value"].append(3)
     second, cached = cache.get_or_load("u1", E, "k", src.loader("a"))
-    second["value"].append(4)
+    changes: list[Callable[[], Any]] = [
+        lambda: first["value"].append(3),
+        lambda: second["value"][1].update(b=3),
+        lambda: second.__setitem__("value", None),
+        lambda: second["value"].sort(),
+        lambda: second["value"][1].pop("b"),
+    ]
+    for change in changes:
+        with pytest.raises(TypeError, match="read-only"):
+            change()
 
-    assert cached is True
-    assert cache.get_or_load("u1", E, "k", src.loader("a"))[0]["value"] == [1, 2]
+    assert cached is True and second is first
+    assert cache.get_or_load("u1", E, "k", src.loader("a"))[0]["value"] == [1, {"b": 2}]
+    # Copies are ordinary values the caller owns; JSON sees plain containers.
+    mine = copy.deepcopy(second)
+    mine["value"][1]["b"] = 3
+    assert type(mine) is dict and type(mine["value"]) is list
+    assert json.loads(json.dumps(second)) == {"name": "a", "value": [1, {"b": 2}]}
+    assert pickle.loads(pickle.dumps(second)) == second
 
 
 def test_loader_errors_propagate_and_are_not_cached(
@@ -750,3 +767,174 @@ def test_importing_the_module_does_not_import_redis() -> None:
         check=True,
     )
     assert out.stdout.strip() == "False"
+
+
+# -- generation tracking -----------------------------------------------------
+
+
+def _mget_calls(server: RedisServer) -> int:
+    import redis
+
+    with redis.Redis.from_url(server.url) as admin:
+        stats = admin.info("commandstats")
+    return int(stats.get("cmdstat_mget", {}).get("calls", 0))
+
+
+def test_tracked_generations_spare_l1_hits_the_round_trip(
+    make_cache: Callable[..., Cache], redis_server: RedisServer
+) -> None:
+    tracked = make_cache(redis_url=redis_server.url)
+    strict = make_cache(redis_url=redis_server.url, tracking=False)
+    src = Source()
+    for cache in (tracked, strict):
+        cache.get_or_load("u1", E, "k", src.loader("e"))
+        cache.get_or_load("u1", E, "k", src.loader("e"))
+
+    before = _mget_calls(redis_server)
+    assert all(tracked.get_or_load("u1", E, "k", src.loader("e"))[1] for _ in range(50))
+    middle = _mget_calls(redis_server)
+    assert all(strict.get_or_load("u1", E, "k", src.loader("e"))[1] for _ in range(50))
+    after = _mget_calls(redis_server)
+
+    assert (middle - before, after - middle) == (0, 50)
+
+
+def test_random_reads_and_writes_on_three_instances_never_read_stale(
+    make_cache: Callable[..., Cache], redis_server: RedisServer
+) -> None:
+    import redis
+
+    instances = [
+        make_cache(redis_url=redis_server.url),
+        make_cache(redis_url=redis_server.url),
+        make_cache(redis_url=redis_server.url, tracking=False),
+    ]
+    src = Source()
+    rng = random.Random(7)
+    admin = redis.Redis.from_url(redis_server.url)
+    users = ["u1", "u2", "u3"]
+    for step in range(600):
+        cache = rng.choice(instances)
+        uid = rng.choice(users)
+        roll = rng.random()
+        if roll < 0.25:
+            src.data[uid] = step  # the write, then its invalidation
+            how = rng.random()
+            if how < 0.8:
+                cache.invalidate(uid, E)
+            elif how < 0.95:
+                cache.invalidate(uid)
+            else:
+                cache.invalidate_category(E)
+        elif roll < 0.26:
+            admin.flushall()  # Redis restarted empty, say
+        else:
+            value, _ = cache.get_or_load(uid, E, "k", src.loader(uid))
+            assert value["value"] == src.data.get(uid), f"stale read at step {step}"
+    admin.close()
+    stats = [cache.stats()["total"] for cache in instances]
+    assert all(s["hits"] > 0 and s["l2Errors"] == 0 for s in stats)
+
+
+def test_mirror_trusts_copies_only_while_redis_answers_pings(
+    redis_server: RedisServer,
+) -> None:
+    import redis
+
+    from functions.cache_tracking import FRESH_FOR_S, IDLE_S, GenerationMirror
+
+    clock = FakeClock()
+    client = redis.Redis.from_url(redis_server.url)
+    mirror = GenerationMirror(client, ("t:",), max_keys=10, clock=clock)
+    mirror.start()
+    client.set("t:a", "1")
+
+    def fetch() -> None:
+        mark = mirror.mark()
+        assert mark is not None
+        mirror.remember(mark, ["t:a"], client.mget(["t:a"]))
+
+    fetch()
+    assert mirror.lookup(["t:a"]) == [b"1"]
+    assert mirror.lookup(["t:a", "t:b"]) is None  # t:b was never fetched
+
+    # Redis's message drops the copy as soon as it has arrived.
+    client.set("t:a", "2")
+    _wait_for(lambda: mirror.lookup(["t:a"]) is None, "the invalidation")
+    fetch()
+    assert mirror.lookup(["t:a"]) == [b"2"]
+
+    # A value fetched before a message arrived is not kept.
+    mark = mirror.mark()
+    assert mark is not None
+    old = client.mget(["t:a"])
+    client.set("t:a", "3")
+    _wait_for(lambda: mirror.mark() != mark, "the invalidation")
+    mirror.remember(mark, ["t:a"], old)
+    assert mirror.lookup(["t:a"]) is None
+    fetch()
+
+    # No PING answered for longer than FRESH_FOR_S: copies are not trusted
+    # until the PING that lookup sends comes back.
+    clock.tick(FRESH_FOR_S * 2)
+    assert mirror.lookup(["t:a"]) is None
+    _wait_for(lambda: mirror.lookup(["t:a"]) == [b"3"], "the PONG")
+
+    client.flushall()
+    _wait_for(lambda: mirror.lookup(["t:a"]) is None, "the flush message")
+    fetch()  # t:a is gone: nothing to keep
+    assert mirror.lookup(["t:a"]) is None
+
+    clock.tick(IDLE_S + 1)
+    assert mirror.mark() is None and not mirror.running  # closed when idle
+    mirror.start()
+    assert mirror.running
+    redis_server.kill()
+    _wait_for(lambda: mirror.mark() is None, "the closed connection")
+    assert not mirror.running
+    client.close()
+
+
+def test_a_redis_that_refuses_tracking_is_asked_on_every_read(
+    make_cache: Callable[..., Cache],
+    redis_server: RedisServer,
+    cache_log: ListHandler,
+) -> None:
+    import redis
+
+    with redis.Redis.from_url(redis_server.url) as admin:
+        # As a managed Redis that does not offer CLIENT TRACKING would.
+        admin.execute_command("ACL", "SETUSER", "default", "-client|tracking")
+    a = make_cache(redis_url=redis_server.url)
+    b = make_cache(redis_url=redis_server.url)
+    src = Source()
+    src.data["e"] = 1
+
+    a.get_or_load("u1", E, "k", src.loader("e"))
+    before = _mget_calls(redis_server)
+    assert [a.get_or_load("u1", E, "k", src.loader("e"))[1] for _ in range(3)] == [
+        True
+    ] * 3
+    assert _mget_calls(redis_server) - before == 3
+    assert b.get_or_load("u1", E, "k", src.loader("e"))[1] is True
+    src.data["e"] = 2
+    b.invalidate("u1", E)
+    assert a.get_or_load("u1", E, "k", src.loader("e"))[0]["value"] == 2
+
+    # One warning per instance, not per read.
+    warnings = cache_log.at(logging.WARNING)
+    assert [w.__dict__["event"] for w in warnings] == ["cache_tracking_off"] * 2
+    assert all(w.__dict__["permanent"] is True for w in warnings)
+    assert a.stats()["total"]["l2Errors"] == 0
+
+
+def test_tracking_is_a_setting() -> None:
+    from functions.config import load_settings
+
+    assert load_settings({}).cache_tracking is True
+    off = load_settings({"CACHE_TRACKING": "false"})
+    cache = Cache.from_settings(off)
+    try:
+        assert off.cache_tracking is False and cache._tracking is False
+    finally:
+        cache.close()

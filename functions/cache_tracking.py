@@ -1,0 +1,217 @@
+"""A local copy of Redis keys that Redis keeps true: client-side tracking.
+
+The cache checks two generation keys in Redis before it trusts any entry, on
+every read. `GenerationMirror` keeps copies of those keys in the instance so
+that the check costs no round trip: a dedicated connection turns on Redis
+client tracking in broadcast mode for the generation prefixes, and Redis then
+pushes an invalidation message on that connection whenever such a key changes,
+expires or is evicted, on any instance. Every lookup first drains the messages
+already received, so a copy is dropped as soon as its message arrives.
+
+A silent network fault would stop the messages without closing the socket, so
+copies are trusted only while the connection has answered a PING sent within
+the last `FRESH_FOR_S` seconds; lookups send that PING (without waiting for
+it) every `PING_EVERY_S` seconds. Past that, or with the connection closed,
+`lookup` answers None and the cache asks Redis itself.
+
+# Limitation: Redis queues a write's invalidation messages before it answers
+# the writer, but they travel to each instance on their own connection, so a
+# read on another instance that starts within that delivery time (microseconds
+# on one host, well under a millisecond in one region) may still use the old
+# generation. The app's next request after a write takes at least one round
+# trip through the phone first. Deployments that need the strict guarantee
+# set CACHE_TRACKING=false: every read then checks Redis (one round trip).
+
+# Limitation: broadcast mode sends every instance every generation change,
+# including instances that are idle (Cloud Run throttles their CPU, so nothing
+# reads the socket and Redis buffers the messages). A mirror unused for
+# `IDLE_S` seconds is closed by the next lookup or by the cache's housekeeping
+# and reopened by the next read, which bounds what Redis holds for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from cachetools import LRUCache
+
+__all__ = ["FRESH_FOR_S", "IDLE_S", "PING_EVERY_S", "GenerationMirror"]
+
+log = logging.getLogger("functions.cache")
+
+PING_EVERY_S = 0.5
+FRESH_FOR_S = 1.0
+IDLE_S = 10.0
+_READ_TIMEOUT_S = 0.25
+
+
+class GenerationMirror:
+    """Copies of the Redis keys under `prefixes` this instance has read.
+
+    Not running until `start` succeeds; `stop` (or a connection failure seen
+    while draining) drops every copy. Thread-safe.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        prefixes: Sequence[str],
+        max_keys: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Mirror keys under `prefixes` read through `client`'s pool, up to
+        `max_keys` of them; `clock` measures PING and idle times (tests pass a
+        fake one)."""
+        self._client = client
+        self._clock = clock
+        self._prefixes = tuple(prefixes)
+        self._lock = threading.Lock()
+        self._values: LRUCache[str, bytes] = LRUCache(max_keys)
+        self._conn: Any = None
+        # Bumped by every invalidation message and every start and stop: a
+        # value fetched before a bump may be older than the message.
+        self._seq = 0
+        self._ping_sent_at: float | None = None
+        self._proven_at = 0.0  # when the last answered PING was sent
+        self._used_at = 0.0
+
+    @property
+    def running(self) -> bool:
+        """Whether the tracking connection is open."""
+        with self._lock:
+            return self._conn is not None
+
+    def start(self) -> None:
+        """Open the tracking connection; raises the redis-py error on failure.
+
+        Raises redis.ResponseError when the server refuses client tracking
+        (Redis before 6, or a managed service that disables the command).
+        """
+        conn = self._client.connection_pool.make_connection()
+        try:
+            conn.connect()
+            if str(conn.get_protocol()) != "3":
+                raise ValueError("client tracking here needs RESP3 (protocol=3)")
+            # redis-py's own client-side cache registers its handler the same
+            # way; pushes that arrive while reading replies are routed to it.
+            conn._parser.set_invalidation_push_handler(self._on_invalidate)
+            command = ["CLIENT", "TRACKING", "ON", "BCAST"]
+            for prefix in self._prefixes:
+                command += ["PREFIX", prefix]
+            sent_at = self._clock()
+            conn.send_command(*command)
+            conn.read_response(timeout=_READ_TIMEOUT_S)
+            conn.send_command("PING")
+            conn.read_response(timeout=_READ_TIMEOUT_S)
+        except BaseException:
+            conn.disconnect()
+            raise
+        with self._lock:
+            self._close_locked()
+            self._conn = conn
+            self._seq += 1
+            self._proven_at = self._used_at = sent_at
+
+    def stop(self) -> None:
+        """Close the connection and forget every copy."""
+        with self._lock:
+            self._close_locked()
+
+    def stop_if_idle(self) -> bool:
+        """Stop when no lookup ran for `IDLE_S` seconds; True when stopped."""
+        with self._lock:
+            if self._conn is None or self._clock() - self._used_at < IDLE_S:
+                return False
+            self._close_locked()
+            return True
+
+    def lookup(self, keys: Sequence[str]) -> list[bytes] | None:
+        """The current values of `keys`, or None when any is not mirrored or
+        the copies cannot be trusted right now."""
+        with self._lock:
+            if not self._drain():
+                return None
+            if self._clock() - self._proven_at > FRESH_FOR_S:
+                return None
+            values = [self._values.get(key) for key in keys]
+        if any(value is None for value in values):
+            return None
+        return values  # type: ignore[return-value]
+
+    def mark(self) -> int | None:
+        """A point to pass to `remember` before fetching values from Redis;
+        None when nothing can be remembered (not running)."""
+        with self._lock:
+            return self._seq if self._drain() else None
+
+    def remember(self, mark: int, keys: Sequence[str], values: Sequence[Any]) -> None:
+        """Keep values fetched from Redis after `mark`, unless a message that
+        may concern them arrived since."""
+        with self._lock:
+            if not self._drain() or self._seq != mark:
+                return
+            for key, value in zip(keys, values, strict=True):
+                if isinstance(value, bytes):
+                    self._values[key] = value
+
+    # -- under self._lock --------------------------------------------------
+
+    def _drain(self) -> bool:
+        """Apply every message received so far; False when not running."""
+        conn = self._conn
+        if conn is None:
+            return False
+        now = self._clock()
+        if now - self._used_at > IDLE_S:
+            # A backlog of broadcasts from an idle period costs more to read
+            # than a new connection; the caller asks Redis this time.
+            self._close_locked()
+            return False
+        self._used_at = now
+        try:
+            while conn.can_read(0):
+                reply = conn.read_response(push_request=True, timeout=_READ_TIMEOUT_S)
+                # Pushes go to the handler and come back as None; the only
+                # reply is PONG, which proves every earlier message arrived.
+                if reply is not None and self._ping_sent_at is not None:
+                    self._proven_at = self._ping_sent_at
+                    self._ping_sent_at = None
+            if self._ping_sent_at is None and now - self._proven_at >= PING_EVERY_S:
+                conn.send_command("PING")
+                self._ping_sent_at = now
+        except Exception as err:
+            # Debug only: when Redis itself is down the cache logs the outage.
+            log.debug(
+                "cache generation tracking connection lost",
+                extra={
+                    "event": "cache_tracking_lost",
+                    "error_type": type(err).__name__,
+                },
+            )
+            self._close_locked()
+            return False
+        return True
+
+    def _on_invalidate(self, message: list[Any]) -> None:
+        keys = message[1] if len(message) > 1 else None
+        self._seq += 1
+        if keys is None:  # FLUSHALL / FLUSHDB: everything may have changed
+            self._values.clear()
+            return
+        for key in keys:
+            self._values.pop(key.decode() if isinstance(key, bytes) else key, None)
+
+    def _close_locked(self) -> None:
+        conn, self._conn = self._conn, None
+        self._values.clear()
+        self._seq += 1
+        self._ping_sent_at = None
+        if conn is not None:
+            try:
+                conn.disconnect()
+            except Exception:
+                log.debug("closing the tracking connection failed")
