@@ -616,15 +616,19 @@ class Cache:
             elif not self._pending_overflow:
                 self._pending.update(targets)
 
-    @staticmethod
-    def _publish(client: Any, targets: list[tuple[Category, str | None]]) -> None:
+    def _publish(self, client: Any, targets: list[tuple[Category, str | None]]) -> None:
+        assignments = [
+            (_category_gen_key(category), _new_generation(), None)
+            if uid is None
+            else (_user_gen_key(category, uid), _new_generation(), _USER_GEN_TTL_S)
+            for category, uid in targets
+        ]
+        mirror = self._mirror
+        if mirror is not None and mirror.write(assignments):
+            return
         pipe = client.pipeline(transaction=False)
-        for category, uid in targets:
-            if uid is None:
-                pipe.set(_category_gen_key(category), _new_generation())
-            else:
-                key = _user_gen_key(category, uid)
-                pipe.set(key, _new_generation(), ex=_USER_GEN_TTL_S)
+        for key, value, ttl in assignments:
+            pipe.set(key, value, ex=ttl)
         pipe.execute()
 
     # -- generations -----------------------------------------------------

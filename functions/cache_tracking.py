@@ -82,8 +82,9 @@ class GenerationMirror:
     @property
     def running(self) -> bool:
         """Whether the tracking connection is open."""
-        with self._lock:
-            return self._conn is not None
+        # No lock: reading one reference is atomic, and a caller that acts on
+        # a stale answer finds out under the lock (lookup answers None).
+        return self._conn is not None
 
     def start(self) -> None:
         """Open the tracking connection; raises the redis-py error on failure.
@@ -99,7 +100,9 @@ class GenerationMirror:
             # redis-py's own client-side cache registers its handler the same
             # way; pushes that arrive while reading replies are routed to it.
             conn._parser.set_invalidation_push_handler(self._on_invalidate)
-            command = ["CLIENT", "TRACKING", "ON", "BCAST"]
+            # NOLOOP: writes made through this connection (`write`) send it no
+            # message; their values are known the moment Redis answers.
+            command = ["CLIENT", "TRACKING", "ON", "BCAST", "NOLOOP"]
             for prefix in self._prefixes:
                 command += ["PREFIX", prefix]
             sent_at = self._clock()
@@ -132,15 +135,16 @@ class GenerationMirror:
     def lookup(self, keys: Sequence[str]) -> list[bytes] | None:
         """The current values of `keys`, or None when any is not mirrored or
         the copies cannot be trusted right now."""
+        found = []
         with self._lock:
-            if not self._drain():
+            if not self._drain() or self._used_at - self._proven_at > FRESH_FOR_S:
                 return None
-            if self._clock() - self._proven_at > FRESH_FOR_S:
-                return None
-            values = [self._values.get(key) for key in keys]
-        if any(value is None for value in values):
-            return None
-        return values  # type: ignore[return-value]
+            for key in keys:
+                value = self._values.get(key)
+                if value is None:
+                    return None
+                found.append(value)
+        return found
 
     def mark(self) -> int | None:
         """A point to pass to `remember` before fetching values from Redis;
@@ -158,10 +162,41 @@ class GenerationMirror:
                 if isinstance(value, bytes):
                     self._values[key] = value
 
+    def write(self, assignments: Sequence[tuple[str, str, int | None]]) -> bool:
+        """SET each (key, value, ttl seconds or None) in Redis through the
+        tracking connection and keep the values; False when not running (the
+        caller writes another way).
+
+        Redis answers on the connection that carries the messages, after the
+        messages of every earlier change: the values kept are exactly what
+        Redis holds at that point, and later changes still drop them. Raises
+        the redis-py error when the connection fails (the mirror then stops).
+        """
+        with self._lock:
+            if not self._drain():
+                return False
+            conn = self._conn
+            commands = [
+                ("SET", key, value) if ttl is None else ("SET", key, value, "EX", ttl)
+                for key, value, ttl in assignments
+            ]
+            try:
+                conn.send_packed_command(conn.pack_commands(commands))
+                for _ in commands:
+                    conn.read_response(timeout=_READ_TIMEOUT_S)
+            except Exception:
+                self._close_locked()
+                raise
+            self._seq += 1
+            for key, value, _ in assignments:
+                self._values[key] = value.encode()
+            return True
+
     # -- under self._lock --------------------------------------------------
 
     def _drain(self) -> bool:
-        """Apply every message received so far; False when not running."""
+        """Apply every message received so far and note the time in
+        `_used_at`; False when not running."""
         conn = self._conn
         if conn is None:
             return False

@@ -635,7 +635,8 @@ def test_killing_redis_degrades_to_l1_and_recovers(
 
 class PartitionedClient:
     """A real redis-py client that fails like a network partition on demand:
-    Redis (and its data) stays up for everyone else."""
+    Redis (and its data) stays up for everyone else. Connections made from
+    its pool (the generation mirror's) are cut too."""
 
     def __init__(self, url: str) -> None:
         import redis
@@ -643,6 +644,7 @@ class PartitionedClient:
         self._client = redis.Redis.from_url(url)
         self._error = redis.ConnectionError
         self.cut = False
+        self.connection_pool = _PartitionedPool(self)
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._client, name)
@@ -670,6 +672,37 @@ class PartitionedClient:
 
     def close(self) -> None:
         self._client.close()
+
+
+class _PartitionedPool:
+    def __init__(self, link: PartitionedClient) -> None:
+        self._link = link
+
+    def make_connection(self) -> Any:
+        return _PartitionedConnection(
+            self._link, self._link._client.connection_pool.make_connection()
+        )
+
+
+class _PartitionedConnection:
+    _GUARDED = frozenset(
+        {"connect", "can_read", "read_response", "send_command", "send_packed_command"}
+    )
+
+    def __init__(self, link: PartitionedClient, conn: Any) -> None:
+        self._link = link
+        self._conn = conn
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._conn, name)
+        if name not in self._GUARDED:
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self._link._check()
+            return attr(*args, **kwargs)
+
+        return call
 
 
 def test_invalidations_missed_during_an_outage_are_replayed(
@@ -938,3 +971,40 @@ def test_tracking_is_a_setting() -> None:
         assert off.cache_tracking is False and cache._tracking is False
     finally:
         cache.close()
+
+
+def test_a_write_is_read_at_once_where_it_was_made_and_on_delivery_elsewhere(
+    make_cache: Callable[..., Cache], redis_server: RedisServer
+) -> None:
+    a = make_cache(redis_url=redis_server.url)
+    b = make_cache(redis_url=redis_server.url)
+    src = Source()
+    src.data["e"] = 1
+    for cache in (a, b, a, b):
+        cache.get_or_load("u1", E, "k", src.loader("e"))
+    # Hold back Redis's messages to both instances, as a slow network would.
+    held = {}
+    for cache in (a, b):
+        assert cache._mirror is not None and cache._mirror._conn is not None
+        held[cache] = cache._mirror._conn
+        cache._mirror._conn.can_read = lambda timeout=0: False
+
+    src.data["e"] = 2
+    before = _mget_calls(redis_server)
+    a.invalidate("u1", E)
+
+    # The writer knows the new generation from Redis's answer, not a message.
+    assert a.get_or_load("u1", E, "k", src.loader("e")) == (
+        {"name": "e", "value": 2},
+        False,
+    )
+    assert a.get_or_load("u1", E, "k", src.loader("e"))[1] is True
+    assert _mget_calls(redis_server) == before
+    # The documented window: B serves its copy until the message arrives...
+    assert b.get_or_load("u1", E, "k", src.loader("e"))[0]["value"] == 1
+    del held[b].can_read  # ...which it now does.
+    _wait_for(
+        lambda: b.get_or_load("u1", E, "k", src.loader("e"))[0]["value"] == 2,
+        "the message to reach B",
+    )
+    del held[a].can_read
