@@ -85,7 +85,7 @@ def test_expense_round_trip_in_centavos(client: CallableClient, alice: str) -> N
     created = ok(client, "registrarDespesa", EXPENSE, alice)
     listed = ok(client, "listarDespesas", {}, alice)
 
-    assert listed["cached"] is False
+    assert listed["cached"] is True  # the write cached the page it read back
     [expense] = listed["expenses"]
     assert expense["id"] == created["expenseId"]
     assert expense["valor"] == 1234.56
@@ -101,14 +101,18 @@ def test_expense_round_trip_in_centavos(client: CallableClient, alice: str) -> N
 
 
 def test_listing_is_cached_until_a_write(client: CallableClient, alice: str) -> None:
-    ok(client, "registrarDespesa", EXPENSE, alice)
-    assert ok(client, "listarDespesas", {}, alice)["cached"] is False
-    assert ok(client, "listarDespesas", {}, alice)["cached"] is True
+    first = ok(client, "registrarDespesa", EXPENSE, alice)["expenseId"]
+    assert ok(client, "listarDespesas", {"limit": 5}, alice)["cached"] is False
+    assert ok(client, "listarDespesas", {"limit": 5}, alice)["cached"] is True
 
-    ok(client, "registrarDespesa", {**EXPENSE, "valor": 10}, alice)
-    after = ok(client, "listarDespesas", {}, alice)
+    second = ok(client, "registrarDespesa", {**EXPENSE, "valor": 10}, alice)
+    after = ok(client, "listarDespesas", {"limit": 5}, alice)
     assert after["cached"] is False
-    assert len(after["expenses"]) == 2
+    ids = {e["id"] for e in after["expenses"]}
+    assert ids == {first, second["expenseId"]}
+    # The default first page was cached again by the write, with both in it.
+    default = ok(client, "listarDespesas", {}, alice)
+    assert default["cached"] is True and default["expenses"] == after["expenses"]
 
 
 def test_expense_pages_filters_and_ranges(client: CallableClient, alice: str) -> None:

@@ -11,13 +11,16 @@ CI=true a missing tool fails the test instead of skipping it.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import sqlite3
 import stat
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -57,13 +60,15 @@ class FailingStore:
     start, each read and write inside a transaction, batch commits, each
     document of a stream, delete_tree, ping. Other threads (the monitoring
     flusher) pass through uncounted, so the count is that of the request.
-    The error is `StoreUnavailable`, or whatever `error` builds.
+    The error is `StoreUnavailable`, or whatever `error` builds; `failed`
+    names the operation that raised it.
     """
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self.fail_at: int | None = None
         self.ops = 0
+        self.failed: str | None = None
         self.error: Callable[[], BaseException] = lambda: Injected("injected")
         self.kinds: tuple[str, ...] = ()
         self._thread: int | None = None
@@ -73,6 +78,7 @@ class FailingStore:
         self.fail_at = fail_at
         self.kinds = kinds
         self.ops = 0
+        self.failed = None
         self._thread = threading.get_ident()
 
     def tick(self, what: str) -> None:
@@ -82,6 +88,7 @@ class FailingStore:
             return
         self.ops += 1
         if self.fail_at is not None and self.ops == self.fail_at:
+            self.failed = what
             raise self.error()
 
     def __getattr__(self, name: str) -> Any:
@@ -300,6 +307,20 @@ SCENARIOS: dict[str, Prepare] = {
     ),
 }
 
+RECORD_WRITES = frozenset(
+    {
+        "registrarDespesa",
+        "registrarDespesa-requestId",
+        "registrarPedido",
+        "criarNovaReceita",
+        "atualizarPedido",
+        "excluirDespesa",
+        "excluirPedido",
+        "excluirReceita",
+    }
+)
+"""The scenarios that write through `records`, and so refresh the first page."""
+
 _MAX_OPS = 60
 NOT_STREAMED = (
     "get",
@@ -325,6 +346,35 @@ def _fresh_cache(services: Any) -> None:
         services.cache.invalidate(uid)
 
 
+class _Events(logging.Handler):
+    """The `event` of every record logged on a logger while installed."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.events: list[str | None] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.events.append(getattr(record, "event", None))
+
+
+@contextmanager
+def _events(name: str) -> Iterator[_Events]:
+    # On the logger itself: independent of how the app configures propagation.
+    handler = _Events()
+    logger = logging.getLogger(name)
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+
+
+Outcome = Literal["failed", "refresh", "done"]
+
+
 def _attempt(
     client: CallableClient,
     services: Any,
@@ -333,21 +383,34 @@ def _attempt(
     n: int,
     ignored: tuple[str, ...] = _IGNORED,
     kinds: tuple[str, ...] = (),
-) -> bool:
-    """The call with its n-th store operation (of `kinds`) failing: UNAVAILABLE,
-    nothing written, and the same call succeeds once the store is back.
-    False when the call needed fewer than n operations (and succeeded)."""
+) -> Outcome:
+    """The call with its n-th store operation (of `kinds`) failing.
+
+    "failed": the call was UNAVAILABLE, wrote nothing, and the same call
+    succeeds once the store is back. "refresh": the n-th operation was the
+    read that caches the default first page after a record write had committed
+    (`records.refresh_default_page`): the call succeeded, the write stands and
+    one `cache_refresh_failed` line was logged. "done": the call needed fewer
+    than n operations (and succeeded).
+    """
     failing.arm(None)
     function, data, token = prepare(client)
     _fresh_cache(services)
     before = snapshot(failing.inner, ignored)
 
     failing.arm(n, kinds)
-    status, body = client.call(function, data, token)
+    with _events("functions.assistant.records") as log:
+        status, body = client.call(function, data, token)
+    used, failed = failing.ops, failing.failed
     failing.arm(None)
 
-    if status == 200 and failing.ops < n:
-        return False
+    if status == 200 and used < n:
+        return "done"
+    if status == 200 and "cache_refresh_failed" in log.events:
+        assert failed == "query", (n, failed)
+        assert log.events == ["cache_refresh_failed"], (n, log.events)
+        assert snapshot(failing.inner, ignored) != before, f"write lost at op {n}"
+        return "refresh"
     assert status == 503, (n, body)
     assert body["error"]["status"] == "UNAVAILABLE", (n, body)
     assert snapshot(failing.inner, ignored) == before, f"partial write at op {n}"
@@ -355,7 +418,7 @@ def _attempt(
     _fresh_cache(services)
     status, body = client.call(function, data, token)
     assert status == 200, (n, body)
-    return True
+    return "failed"
 
 
 def _sweep(
@@ -365,12 +428,15 @@ def _sweep(
     prepare: Prepare,
     ignored: tuple[str, ...] = _IGNORED,
     kinds: tuple[str, ...] = (),
-) -> int:
+) -> Counter[Outcome]:
     """`_attempt` for n = 1, 2, ... until the call needs fewer operations;
-    returns how many n failed the call."""
+    returns how many n had each outcome but "done"."""
+    outcomes: Counter[Outcome] = Counter()
     for n in range(1, _MAX_OPS + 1):
-        if not _attempt(client, services, failing, prepare, n, ignored, kinds):
-            return n - 1
+        outcome = _attempt(client, services, failing, prepare, n, ignored, kinds)
+        if outcome == "done":
+            return outcomes
+        outcomes[outcome] += 1
     raise AssertionError(f"still failing after {_MAX_OPS} operations")
 
 
@@ -388,8 +454,11 @@ def seeded(client: CallableClient) -> CallableClient:
 def test_store_failing_on_the_nth_operation(
     seeded: CallableClient, services: Any, failing: FailingStore, scenario: str
 ) -> None:
-    failed = _sweep(seeded, services, failing, SCENARIOS[scenario])
-    assert failed >= 1  # every scenario touches the store
+    outcomes = _sweep(seeded, services, failing, SCENARIOS[scenario])
+    assert outcomes["failed"] >= 1  # every scenario touches the store
+    # A record write ends with one read that refreshes the cached first page:
+    # its failure is logged and the write stands. No other call swallows one.
+    assert outcomes["refresh"] == (scenario in RECORD_WRITES)
 
 
 def test_createbackup_failing_on_the_nth_operation(
@@ -403,10 +472,13 @@ def test_createbackup_failing_on_the_nth_operation(
     # Every operation but the documents of the stream (their number grows
     # with each backup's own status document), then the stream itself.
     ignored = (*_IGNORED, "backups/")
-    failed = _sweep(seeded, services, failing, prepare, ignored, NOT_STREAMED)
-    assert failed >= 3
+    outcomes = _sweep(seeded, services, failing, prepare, ignored, NOT_STREAMED)
+    assert outcomes["failed"] >= 3 and outcomes["refresh"] == 0
     for n in (1, 2, 4):
-        assert _attempt(seeded, services, failing, prepare, n, ignored, ("stream doc",))
+        outcome = _attempt(
+            seeded, services, failing, prepare, n, ignored, ("stream doc",)
+        )
+        assert outcome == "failed"
     statuses = [
         d.data["status"]
         for d in failing.inner.stream_all()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from functions.assistant import records
-from functions.assistant.listing import ListParams, date_filters
+from functions.assistant.listing import DEFAULT_PAGE, ListParams, date_filters
 from functions.auth import Caller
 from functions.cache import Category
 from functions.plans import Usage
@@ -15,13 +15,6 @@ from functions.validation import Payload
 from functions.wire import jsonable, reais
 
 __all__ = ["EXPENSES", "delete_expense", "list_expenses", "record_expense"]
-
-EXPENSES = records.Kind(
-    collection="expenses",
-    category=Category.EXPENSES,
-    usage=Usage.EXPENSES,
-    not_found="Despesa não encontrada.",
-)
 
 
 def _shape(doc: Doc) -> dict[str, Any]:
@@ -38,6 +31,17 @@ def _shape(doc: Doc) -> dict[str, Any]:
             "criadoEm": data.get("createdAt"),
         }
     )
+
+
+EXPENSES = records.Kind(
+    collection="expenses",
+    category=Category.EXPENSES,
+    usage=Usage.EXPENSES,
+    not_found="Despesa não encontrada.",
+    order_by=(("date", "desc"),),
+    page_size=DEFAULT_PAGE,
+    shape=_shape,
+)
 
 
 def _type(value: str) -> str:
@@ -80,7 +84,7 @@ def list_expenses(services: Services, caller: Caller, data: Any) -> dict[str, An
     """A page of the caller's expenses, newest date first, with filters."""
     caller.require_user()
     payload = Payload(data)
-    params = ListParams.read(payload)
+    params = ListParams.read(payload, EXPENSES.page_size)
     kind = payload.text("tipo", max_len=60)
     payload.done()
 
@@ -92,10 +96,10 @@ def list_expenses(services: Services, caller: Caller, data: Any) -> dict[str, An
         caller,
         EXPENSES,
         filters=filters,
-        order_by=(("date", "desc"),),
+        order_by=EXPENSES.order_by,
         limit=params.limit,
         cursor=params.cursor,
-        shape=_shape,
+        shape=EXPENSES.shape,
     )
     return {
         "message": f"{len(items)} despesa(s) encontrada(s).",

@@ -22,9 +22,10 @@ class ListParams:
     end: date | None
 
     @classmethod
-    def read(cls, payload: Payload) -> ListParams:
-        """`limit`, `cursor`, `de` and `ate` from a listing payload."""
-        limit = payload.integer("limit", 1, MAX_PAGE) or DEFAULT_PAGE
+    def read(cls, payload: Payload, default_limit: int = DEFAULT_PAGE) -> ListParams:
+        """`limit`, `cursor`, `de` and `ate` from a listing payload; `limit` is
+        `default_limit` when the payload has none."""
+        limit = payload.integer("limit", 1, MAX_PAGE) or default_limit
         cursor = payload.cursor()
         start = payload.date("de")
         end = payload.date("ate")

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from functions.assistant import records
-from functions.assistant.listing import ListParams, date_filters
+from functions.assistant.listing import DEFAULT_PAGE, ListParams, date_filters
 from functions.auth import Caller
 from functions.cache import Category
 from functions.errors import InvalidArgument
@@ -25,12 +25,6 @@ __all__ = [
     "update_order",
 ]
 
-ORDERS = records.Kind(
-    collection="orders",
-    category=Category.ORDERS,
-    usage=Usage.ORDERS,
-    not_found="Pedido não encontrado.",
-)
 STATUSES = ("pendente", "confirmado", "em_producao", "pronto", "entregue", "cancelado")
 MAX_PRODUCTS = 100
 _MAX_QUANTITY = 100_000
@@ -101,6 +95,17 @@ def _shape(doc: Doc) -> dict[str, Any]:
     )
 
 
+ORDERS = records.Kind(
+    collection="orders",
+    category=Category.ORDERS,
+    usage=Usage.ORDERS,
+    not_found="Pedido não encontrado.",
+    order_by=(("deliveryDate", "desc"),),
+    page_size=DEFAULT_PAGE,
+    shape=_shape,
+)
+
+
 def _read_fields(payload: Payload, required: bool) -> dict[str, Any]:
     """The order fields present in `payload`, in stored form."""
     fields: dict[str, Any] = {
@@ -138,7 +143,7 @@ def list_orders(services: Services, caller: Caller, data: Any) -> dict[str, Any]
     """A page of the caller's orders by delivery date, newest first."""
     caller.require_user()
     payload = Payload(data)
-    params = ListParams.read(payload)
+    params = ListParams.read(payload, ORDERS.page_size)
     status = payload.read("status", False, _status)
     payload.done()
 
@@ -150,10 +155,10 @@ def list_orders(services: Services, caller: Caller, data: Any) -> dict[str, Any]
         caller,
         ORDERS,
         filters=filters,
-        order_by=(("deliveryDate", "desc"),),
+        order_by=ORDERS.order_by,
         limit=params.limit,
         cursor=params.cursor,
-        shape=_shape,
+        shape=ORDERS.shape,
     )
     return {
         "message": f"{len(items)} pedido(s) encontrado(s).",

@@ -17,12 +17,6 @@ from functions.wire import jsonable, reais
 
 __all__ = ["RECIPES", "create_recipe", "delete_recipe", "list_recipes"]
 
-RECIPES = records.Kind(
-    collection="recipes",
-    category=Category.RECIPES,
-    usage=Usage.RECIPES,
-    not_found="Receita não encontrada.",
-)
 MAX_INGREDIENTS = 200
 MAX_LISTED = 500
 _MAX_LINE = 500
@@ -167,6 +161,17 @@ def _shape(doc: Doc) -> dict[str, Any]:
     )
 
 
+RECIPES = records.Kind(
+    collection="recipes",
+    category=Category.RECIPES,
+    usage=Usage.RECIPES,
+    not_found="Receita não encontrada.",
+    order_by=(("name", "asc"),),
+    page_size=MAX_LISTED,
+    shape=_shape,
+)
+
+
 def create_recipe(services: Services, caller: Caller, data: Any) -> dict[str, Any]:
     """Store a recipe with its parsed ingredients; returns its id."""
     caller.require_user()
@@ -195,16 +200,7 @@ def list_recipes(services: Services, caller: Caller, data: Any) -> dict[str, Any
     """Every recipe of the caller (up to 500), by name."""
     caller.require_user()
     Payload(data).done()
-    items, _, cached = records.list_page(
-        services,
-        caller,
-        RECIPES,
-        filters=(),
-        order_by=(("name", "asc"),),
-        limit=MAX_LISTED,
-        cursor=None,
-        shape=_shape,
-    )
+    items, _, cached = records.list_default(services, caller, RECIPES)
     return {
         "message": f"{len(items)} receita(s) encontrada(s).",
         "recipes": items,

@@ -2,14 +2,24 @@
 
 Each kind of record lives in the user's own subcollection. A create checks the
 plan and writes the record in one transaction; a retried create carrying the
-same `requestId` returns the first record's id instead of a duplicate. Every
-write invalidates the user's cached listings of that kind and their figures.
+same `requestId` returns the first record's id instead of a duplicate.
+
+Every write invalidates the user's cached listings of that kind and their
+figures (analyses, stats), then loads the kind's default first page again (no
+filters, no cursor, the default size and order: `Kind.order_by`,
+`Kind.page_size`) through the same cached read as the listing intents. The app
+re-reads exactly that page right after a write, so the write pays that store
+read and the app's read is a cache hit that already holds the change. Other
+pages, filtered listings and the figures stay merely invalidated: loading them
+would cost the write reads nobody may make. A failed refresh never fails the
+write that preceded it: it is logged and the next listing loads the page.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 import string
 from collections.abc import Callable
@@ -31,22 +41,36 @@ __all__ = [
     "create",
     "delete",
     "delete_requested",
+    "invalidate",
+    "list_default",
     "list_page",
     "new_id",
     "record_path",
+    "refresh_default_page",
 ]
 
+_log = logging.getLogger("functions.assistant.records")
+
 _ID_ALPHABET = string.ascii_letters + string.digits
+
+Shape = Callable[[Doc], dict[str, Any]]
 
 
 @dataclass(frozen=True)
 class Kind:
-    """One kind of user record: where it lives, its cache and its plan counter."""
+    """One kind of user record: where it lives, its cache, its plan counter and
+    its default listing (the first page the app shows for it)."""
 
     collection: str
     category: Category
     usage: Usage
     not_found: str
+    order_by: tuple[tuple[str, str], ...]
+    """The default listing's order, also the order of every page of it."""
+    page_size: int
+    """How many records the default listing's first page holds."""
+    shape: Shape
+    """A stored record as the app reads it."""
 
 
 def new_id() -> str:
@@ -64,9 +88,39 @@ def record_path(uid: str, kind: Kind, record_id: str) -> str:
 
 
 def invalidate(services: Services, uid: str, kind: Kind) -> None:
-    """Forget what the cache holds about the user's records of `kind`."""
+    """Forget what the cache holds about the user's records of `kind`, then
+    cache their default first page afresh (see `refresh_default_page`).
+
+    Called after a write has been committed; never raises for the refresh.
+    """
     for category in categories_written(kind):
         services.cache.invalidate(uid, category)
+    refresh_default_page(services, uid, kind)
+
+
+def refresh_default_page(services: Services, uid: str, kind: Kind) -> None:
+    """Load the user's default first page of `kind` through the cache, so the
+    next default listing is a hit; nothing when the cache is off.
+
+    Never raises: it runs after a write has succeeded, and a failed refresh
+    only means the next listing loads the page itself. A failure is logged
+    as one `cache_refresh_failed` line.
+    """
+    if not services.settings.cache_enabled:
+        return  # every read would run its loader anyway: a wasted store read
+    try:
+        _load_default(services, uid, kind)
+    except Exception as err:
+        # No payload and no uid in the line: the type is enough to tell a
+        # store outage from a bug, and the call's own log line has the rest.
+        _log.warning(
+            "default listing not refreshed after a write",
+            extra={
+                "event": "cache_refresh_failed",
+                "collection": kind.collection,
+                "error_type": type(err).__name__,
+            },
+        )
 
 
 def categories_written(kind: Kind) -> tuple[Category, ...]:
@@ -166,6 +220,31 @@ def delete(services: Services, caller: Caller, kind: Kind, record_id: str) -> No
     invalidate(services, uid, kind)
 
 
+def list_default(
+    services: Services, caller: Caller, kind: Kind
+) -> tuple[list[dict[str, Any]], str | None, bool]:
+    """The caller's default first page of `kind` (no filters, no cursor), the
+    page a write caches afresh; returns what `list_page` returns."""
+    return _load_default(services, caller.require_user(), kind)
+
+
+def _load_default(
+    services: Services, uid: str, kind: Kind
+) -> tuple[list[dict[str, Any]], str | None, bool]:
+    # The listing intents reach this same key for an empty payload: their
+    # defaults are these fields of `kind` (see `ListParams.read`).
+    return _load_page(
+        services,
+        uid,
+        kind,
+        filters=(),
+        order_by=kind.order_by,
+        limit=kind.page_size,
+        cursor=None,
+        shape=kind.shape,
+    )
+
+
 def list_page(
     services: Services,
     caller: Caller,
@@ -175,7 +254,7 @@ def list_page(
     order_by: tuple[tuple[str, Any], ...],
     limit: int | None,
     cursor: str | None,
-    shape: Callable[[Doc], dict[str, Any]],
+    shape: Shape,
 ) -> tuple[list[dict[str, Any]], str | None, bool]:
     """One page of the caller's records, shaped for the app, through the cache.
 
@@ -183,6 +262,20 @@ def list_page(
     came from the cache.
     """
     uid = caller.require_user()
+    return _load_page(services, uid, kind, filters, order_by, limit, cursor, shape)
+
+
+def _load_page(
+    services: Services,
+    uid: str,
+    kind: Kind,
+    filters: tuple[Filter, ...],
+    order_by: tuple[tuple[str, Any], ...],
+    limit: int | None,
+    cursor: str | None,
+    shape: Shape,
+) -> tuple[list[dict[str, Any]], str | None, bool]:
+    """`list_page` for `uid`: the one place a listing's cache key is built."""
     query = Query(f"users/{uid}/{kind.collection}", filters, order_by, limit, cursor)
     key = json.dumps(
         {
