@@ -934,7 +934,8 @@ class Cache:
         read), entries (live L1 entries on this instance), evictions (L1
         entries dropped for room) and l2Errors (failed Redis operations, plus
         invalidations not published because Redis was down). Reads skipped
-        during an outage's backoff are not errors.
+        during an outage's backoff are not errors. `l2.tracking` says whether
+        this instance mirrors the generations (L1 hits need no round trip).
         """
         with self._lock:
             self._l1.expire()
@@ -965,7 +966,13 @@ class Cache:
                 str(cat): block(counters[cat], entries[cat]) for cat in Category
             },
             "total": block(total, sum(entries.values())),
-            "l2": {"configured": bool(self._l2_configured), "healthy": healthy},
+            "l2": {
+                "configured": bool(self._l2_configured),
+                "healthy": healthy,
+                "tracking": healthy
+                and self._mirror is not None
+                and self._mirror.running,
+            },
         }
 
     def health(self) -> dict[str, Any]:

@@ -335,7 +335,11 @@ def test_stats_are_exact_for_a_known_sequence(
         "l2Errors": 0,
     }
     assert stats["enabled"] is True
-    assert stats["l2"] == {"configured": bool(tiers), "healthy": bool(tiers)}
+    assert stats["l2"] == {
+        "configured": bool(tiers),
+        "healthy": bool(tiers),
+        "tracking": bool(tiers),
+    }
 
 
 def test_returned_values_are_shared_and_refuse_changes(
@@ -609,7 +613,7 @@ def test_killing_redis_degrades_to_l1_and_recovers(
     assert warnings[0].__dict__["event"] == "cache_l2_down"
     assert warnings[0].__dict__["tier"] == "l2"
     assert a.stats()["total"]["l2Errors"] == 1
-    assert a.stats()["l2"] == {"configured": True, "healthy": False}
+    assert a.stats()["l2"] == {"configured": True, "healthy": False, "tracking": False}
     assert a.health() == {"l1": "ok", "l2": "down"}
 
     # An invalidation during the outage still clears this instance's L1.
@@ -626,7 +630,7 @@ def test_killing_redis_degrades_to_l1_and_recovers(
     clock.tick(2.5)  # past the first backoff
 
     assert a.get_or_load("u1", E, "k", src.loader("e"))[0]["value"] == 3
-    assert a.stats()["l2"] == {"configured": True, "healthy": True}
+    assert a.stats()["l2"] == {"configured": True, "healthy": True, "tracking": True}
     assert a.health() == {"l1": "ok", "l2": "ok"}
     assert b.get_or_load("u1", E, "k", src.loader("e"))[0]["value"] == 3
     assert len(cache_log.at(logging.WARNING)) == 1
@@ -773,7 +777,7 @@ def test_cache_off_always_runs_the_loader(make_cache: Callable[..., Cache]) -> N
         0,
         3,
     )
-    assert stats["l2"] == {"configured": False, "healthy": False}
+    assert stats["l2"] == {"configured": False, "healthy": False, "tracking": False}
     assert cache.health() == {"l1": "ok", "l2": "off"}
 
 
@@ -959,6 +963,7 @@ def test_a_redis_that_refuses_tracking_is_asked_on_every_read(
     assert [w.__dict__["event"] for w in warnings] == ["cache_tracking_off"] * 2
     assert all(w.__dict__["permanent"] is True for w in warnings)
     assert a.stats()["total"]["l2Errors"] == 0
+    assert a.stats()["l2"] == {"configured": True, "healthy": True, "tracking": False}
 
 
 def test_tracking_is_a_setting() -> None:
