@@ -58,7 +58,7 @@ import threading
 import time
 import weakref
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
@@ -564,16 +564,24 @@ class Cache:
 
     # -- invalidation ----------------------------------------------------
 
-    def invalidate(self, uid: str, category: Category | None = None) -> None:
-        """Make every cached read of `uid` in `category` (every category when
-        None) miss, here at once and on every instance sharing Redis.
+    def invalidate(
+        self, uid: str, category: Category | Iterable[Category] | None = None
+    ) -> None:
+        """Make every cached read of `uid` in `category` (several categories
+        when given a collection, every category when None) miss, here at once
+        and on every instance sharing Redis, in one Redis round trip.
 
         Never raises for Redis: a failed invalidation is counted in `l2Errors`
         and replayed to Redis once it is reachable again.
         """
         if not uid:
             raise ValueError("uid must be a non-empty string")
-        categories = list(Category) if category is None else [Category(category)]
+        if category is None:
+            categories = list(Category)
+        elif isinstance(category, str):
+            categories = [Category(category)]
+        else:
+            categories = [Category(c) for c in category]
         if not self._enabled:
             return
         with self._lock:
@@ -730,6 +738,11 @@ class Cache:
         """
         if not self._l2_configured:
             return None
+        client = self._client
+        if self._l2_healthy and client is not None and self._release_script:
+            # The common case without locks: reading two references is atomic,
+            # and a client that just failed is reported by the call that uses it.
+            return client
         probe = False
         with self._lock:
             if not self._l2_healthy:

@@ -130,8 +130,7 @@ def _profile_reply(profile: dict[str, Any]) -> dict[str, Any]:
 
 def _forget_profile(services: Services, uid: str) -> None:
     # Stats show the plan and the profile's dates, so they go with the profile.
-    services.cache.invalidate(uid, Category.PROFILE)
-    services.cache.invalidate(uid, Category.ANALYSIS)
+    services.cache.invalidate(uid, (Category.PROFILE, Category.ANALYSIS))
 
 
 def setup_profile(services: Services, caller: Caller, data: Any) -> dict[str, Any]:

@@ -1013,3 +1013,32 @@ def test_a_write_is_read_at_once_where_it_was_made_and_on_delivery_elsewhere(
         "the message to reach B",
     )
     del held[a].can_read
+
+
+def test_invalidating_several_categories_is_one_message_to_other_instances(
+    make_cache: Callable[..., Cache], redis_server: RedisServer
+) -> None:
+    a = make_cache(redis_url=redis_server.url)
+    b = make_cache(redis_url=redis_server.url)
+    src = Source()
+    for category in (E, O, P):
+        b.get_or_load("u1", category, "k", src.loader(str(category)))
+    mirror = b._mirror
+    assert mirror is not None and mirror._conn is not None
+    seen: list[Any] = []
+    original = mirror._on_invalidate
+
+    def spy(message: list[Any]) -> None:
+        seen.append(message)
+        original(message)
+
+    mirror._conn._parser.set_invalidation_push_handler(spy)
+
+    src.data.update({"expenses": 1, "orders": 2})
+    a.invalidate("u1", (E, O))
+
+    _wait_for(lambda: mirror.mark() is not None and bool(seen), "the message")
+    assert len(seen) == 1 and len(seen[0][1]) == 2
+    assert b.get_or_load("u1", E, "k", src.loader("expenses"))[0]["value"] == 1
+    assert b.get_or_load("u1", O, "k", src.loader("orders"))[0]["value"] == 2
+    assert b.get_or_load("u1", P, "k", src.loader("profile"))[1] is True

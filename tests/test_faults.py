@@ -601,7 +601,11 @@ def test_redis_killed_mid_test_requests_still_succeed(
     listed = client.ok(*_intent("listarDespesas", {}))
     assert len(listed["expenses"]) == 1
     assert client.ok(*_intent("listarDespesas", {}))["cached"] is True
-    assert services.cache.stats()["l2"] == {"configured": True, "healthy": True}
+    assert services.cache.stats()["l2"] == {
+        "configured": True,
+        "healthy": True,
+        "tracking": True,
+    }
 
     server.kill()
 
@@ -614,6 +618,7 @@ def test_redis_killed_mid_test_requests_still_succeed(
         client.ok(*_intent("gerarAnalise", {"query": "lucro?"}))
     stats = client.ok(*_intent("getCacheStats", {}))["stats"]
     assert stats["total"]["l2Errors"] >= 1 and stats["l2"]["healthy"] is False
+    assert stats["l2"]["tracking"] is False
 
     server.start()  # recovery on the same port
     _expense(client)

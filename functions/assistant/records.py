@@ -93,8 +93,7 @@ def invalidate(services: Services, uid: str, kind: Kind) -> None:
 
     Called after a write has been committed; never raises for the refresh.
     """
-    for category in categories_written(kind):
-        services.cache.invalidate(uid, category)
+    services.cache.invalidate(uid, categories_written(kind))
     refresh_default_page(services, uid, kind)
 
 
