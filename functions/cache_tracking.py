@@ -32,12 +32,11 @@ it) every `PING_EVERY_S` seconds. Past that, or with the connection closed,
 from __future__ import annotations
 
 import logging
+import select
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
-
-from cachetools import LRUCache
 
 __all__ = ["FRESH_FOR_S", "IDLE_S", "PING_EVERY_S", "GenerationMirror"]
 
@@ -70,11 +69,18 @@ class GenerationMirror:
         self._clock = clock
         self._prefixes = tuple(prefixes)
         self._lock = threading.Lock()
-        self._values: LRUCache[str, bytes] = LRUCache(max_keys)
+        # A plain dict: lookups read it without the lock (one dict.get is
+        # atomic); every change happens under the lock.
+        self._values: dict[str, bytes] = {}
+        self._max_keys = max_keys
         self._conn: Any = None
+        self._fd: int | None = None
         # Bumped by every invalidation message and every start and stop: a
         # value fetched before a bump may be older than the message.
         self._seq = 0
+        # Odd while a drain may have taken messages off the socket that it has
+        # not applied yet: a lock-free lookup that sees it change retries.
+        self._draining = 0
         self._ping_sent_at: float | None = None
         self._proven_at = 0.0  # when the last answered PING was sent
         self._used_at = 0.0
@@ -116,6 +122,9 @@ class GenerationMirror:
         with self._lock:
             self._close_locked()
             self._conn = conn
+            # The socket's descriptor, for the lock-free check that nothing
+            # waits to be read (redis-py keeps the socket in `_sock`).
+            self._fd = conn._sock.fileno()
             self._seq += 1
             self._proven_at = self._used_at = sent_at
 
@@ -135,6 +144,9 @@ class GenerationMirror:
     def lookup(self, keys: Sequence[str]) -> list[bytes] | None:
         """The current values of `keys`, or None when any is not mirrored or
         the copies cannot be trusted right now."""
+        found = self._lookup_quiet(keys)
+        if found is not None:
+            return found
         found = []
         with self._lock:
             if not self._drain() or self._used_at - self._proven_at > FRESH_FOR_S:
@@ -145,6 +157,28 @@ class GenerationMirror:
                     return None
                 found.append(value)
         return found
+
+    def _lookup_quiet(self, keys: Sequence[str]) -> list[bytes] | None:
+        """`lookup` without the lock when the socket holds nothing to read, no
+        drain is under way and no PING is due; None means "take the lock"."""
+        fd = self._fd
+        draining = self._draining
+        now = self._clock()
+        if fd is None or draining & 1 or now - self._proven_at >= PING_EVERY_S:
+            return None
+        try:
+            readable = select.select((fd,), (), (), 0)[0]
+        except (OSError, ValueError):
+            return None  # closed meanwhile
+        if readable:
+            return None
+        found = [self._values.get(key) for key in keys]
+        # A drain that started after the first read of `_draining` may have
+        # taken a message off the socket before the select above.
+        if self._draining != draining or None in found:
+            return None
+        self._used_at = now
+        return found  # type: ignore[return-value]
 
     def mark(self) -> int | None:
         """A point to pass to `remember` before fetching values from Redis;
@@ -160,7 +194,7 @@ class GenerationMirror:
                 return
             for key, value in zip(keys, values, strict=True):
                 if isinstance(value, bytes):
-                    self._values[key] = value
+                    self._keep(key, value)
 
     def write(self, assignments: Sequence[tuple[str, str, int | None]]) -> bool:
         """SET each (key, value, ttl seconds or None) in Redis through the
@@ -180,6 +214,8 @@ class GenerationMirror:
                 ("SET", key, value) if ttl is None else ("SET", key, value, "EX", ttl)
                 for key, value, ttl in assignments
             ]
+            # Replies may come after messages, applied while reading them.
+            self._draining += 1
             try:
                 conn.send_packed_command(conn.pack_commands(commands))
                 for _ in commands:
@@ -187,9 +223,11 @@ class GenerationMirror:
             except Exception:
                 self._close_locked()
                 raise
+            finally:
+                self._draining += 1
             self._seq += 1
             for key, value, _ in assignments:
-                self._values[key] = value.encode()
+                self._keep(key, value.encode())
             return True
 
     # -- under self._lock --------------------------------------------------
@@ -207,6 +245,7 @@ class GenerationMirror:
             self._close_locked()
             return False
         self._used_at = now
+        self._draining += 1
         try:
             while conn.can_read(0):
                 reply = conn.read_response(push_request=True, timeout=_READ_TIMEOUT_S)
@@ -229,7 +268,15 @@ class GenerationMirror:
             )
             self._close_locked()
             return False
+        finally:
+            self._draining += 1
         return True
+
+    def _keep(self, key: str, value: bytes) -> None:
+        values = self._values
+        if key not in values and len(values) >= self._max_keys:
+            del values[next(iter(values))]  # the oldest: a miss costs one MGET
+        values[key] = value
 
     def _on_invalidate(self, message: list[Any]) -> None:
         keys = message[1] if len(message) > 1 else None
@@ -242,6 +289,7 @@ class GenerationMirror:
 
     def _close_locked(self) -> None:
         conn, self._conn = self._conn, None
+        self._fd = None
         self._values.clear()
         self._seq += 1
         self._ping_sent_at = None

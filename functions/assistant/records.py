@@ -17,6 +17,7 @@ write that preceded it: it is logged and the next listing loads the page.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -274,19 +275,12 @@ def _load_page(
     cursor: str | None,
     shape: Shape,
 ) -> tuple[list[dict[str, Any]], str | None, bool]:
-    """`list_page` for `uid`: the one place a listing's cache key is built."""
-    query = Query(f"users/{uid}/{kind.collection}", filters, order_by, limit, cursor)
-    key = json.dumps(
-        {
-            "f": [[f.field, f.op, str(f.value)] for f in filters],
-            "o": order_by,
-            "l": limit,
-            "c": cursor,
-        },
-        separators=(",", ":"),
-    )
+    """`list_page` for `uid`."""
 
     def load() -> dict[str, Any]:
+        query = Query(
+            f"users/{uid}/{kind.collection}", filters, order_by, limit, cursor
+        )
         try:
             page = services.store.query(query)
         except ValueError as err:
@@ -295,5 +289,27 @@ def _load_page(
             ) from err
         return {"items": [shape(doc) for doc in page.docs], "next": page.next_cursor}
 
+    key = _page_key(filters, order_by, limit, cursor)
     value, cached = services.cache.get_or_load(uid, kind.category, key, load)
     return value["items"], value["next"], cached
+
+
+@functools.lru_cache(maxsize=1024)
+def _page_key(
+    filters: tuple[Filter, ...],
+    order_by: tuple[tuple[str, Any], ...],
+    limit: int | None,
+    cursor: str | None,
+) -> str:
+    """The one place a listing's cache key is built (the same for every user:
+    the cache keys entries by user too). Remembered: most reads ask for the
+    same few pages."""
+    return json.dumps(
+        {
+            "f": [[f.field, f.op, str(f.value)] for f in filters],
+            "o": order_by,
+            "l": limit,
+            "c": cursor,
+        },
+        separators=(",", ":"),
+    )
