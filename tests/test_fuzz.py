@@ -605,6 +605,18 @@ def seeded(client: CallableClient) -> Seeded:
     return Seeded(client)
 
 
+# Our strategies never touch the `random` module, yet after the GCS backup tests
+# Hypothesis sometimes reports that the global random state changed during a
+# draw (its check compares the state before and after, whoever changed it) and
+# pytest's "error" filter turns that warning into a failure. Tracing every use
+# of the global generator outside Hypothesis found none, so only this warning
+# is ignored here; every other warning still fails the test.
+_RANDOM_STATE_NOISE = pytest.mark.filterwarnings(
+    "ignore:Do not use the `random` module inside strategies"
+)
+
+
+@_RANDOM_STATE_NOISE
 @pytest.mark.parametrize("intent", sorted(INTENTS))
 @FUZZ
 @given(data=st.data())
@@ -626,6 +638,7 @@ def test_intents_survive_random_payloads(
     expect_sound(client, services, "assistenteHttp", body, token, name=intent)
 
 
+@_RANDOM_STATE_NOISE
 @pytest.mark.parametrize("function", [f for f in CALLABLES if f != "assistenteHttp"])
 @FUZZ
 @given(data=st.data())
