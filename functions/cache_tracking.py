@@ -5,8 +5,11 @@ every read. `GenerationMirror` keeps copies of those keys in the instance so
 that the check costs no round trip: a dedicated connection turns on Redis
 client tracking in broadcast mode for the generation prefixes, and Redis then
 pushes an invalidation message on that connection whenever such a key changes,
-expires or is evicted, on any instance. Every lookup first drains the messages
-already received, so a copy is dropped as soon as its message arrives.
+expires or is evicted, on any instance. Every lookup first looks for received
+messages (one select() on the socket, without the lock when it finds none) and
+applies them, so a copy is dropped as soon as its message arrives. Generations
+this instance writes go through the same connection (`write`): Redis's answer
+follows every earlier message, so the values written are kept at once.
 
 A silent network fault would stop the messages without closing the socket, so
 copies are trusted only while the connection has answered a PING sent within
