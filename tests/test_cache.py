@@ -27,6 +27,7 @@ import pytest
 from functions.cache import TTL_SECONDS, Cache, Category
 from functions.config import Settings
 from tests.redis_server import RedisServer, find_redis_server
+from tests.support import ListHandler
 
 ROOT = Path(__file__).resolve().parent.parent
 E = Category.EXPENSES
@@ -62,18 +63,6 @@ class Source:
             return {"name": name, "value": self.data.get(name)}
 
         return load
-
-
-class ListHandler(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-    def at(self, level: int) -> list[logging.LogRecord]:
-        return [r for r in self.records if r.levelno == level]
 
 
 def _require_redis_server() -> None:

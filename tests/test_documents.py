@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import io
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -20,18 +19,10 @@ from typing import Any
 import pytest
 
 from functions.plans import month_key
+from tests.support import need
 
 RECEIPTS = Path(__file__).resolve().parent / "data" / "receipts"
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf")
-
-
-def need(condition: bool, what: str) -> None:
-    """Skip without `what`, or fail under CI where every tool must be present."""
-    if condition:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{what} is required under CI (scripts/setup.sh installs it)")
-    pytest.skip(f"{what} not installed")
 
 
 @pytest.fixture()

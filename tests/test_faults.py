@@ -26,18 +26,10 @@ import pytest
 
 from functions.store.base import StoreUnavailable
 from tests.conftest import CallableClient
+from tests.support import need, started_redis
 from tests.tokens import mint
 
 _IGNORED = ("metrics/", "alerts/")
-
-
-def need(condition: bool, what: str) -> None:
-    """Skip without `what`, or fail under CI where every tool must be present."""
-    if condition:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{what} is required under CI (scripts/setup.sh installs it)")
-    pytest.skip(f"{what} not available")
 
 
 def snapshot(store: Any, ignored: tuple[str, ...] = _IGNORED) -> list[Any]:
@@ -572,14 +564,8 @@ def test_locked_database_is_unavailable_then_recovers(
 def redis_services(services: Any) -> Iterator[tuple[Any, Any]]:
     from functions.cache import Cache
     from functions.services import use_services
-    from tests.redis_server import RedisServer, RedisServerError, find_redis_server
 
-    need(find_redis_server() is not None, "redis-server")
-    server = RedisServer()
-    try:
-        server.start()
-    except RedisServerError as err:
-        need(False, f"redis-server ({err})")
+    server = started_redis()
     os.environ["CACHE_REDIS_URL"] = server.url
     services.settings = dataclasses.replace(
         services.settings, cache_redis_url=server.url

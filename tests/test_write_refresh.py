@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -20,16 +19,8 @@ import pytest
 
 from functions.store.base import StoreUnavailable
 from tests.conftest import CallableClient
+from tests.support import ListHandler, started_redis
 from tests.test_assistant import EXPENSE, ORDER, RECIPE, ok
-
-
-def need(condition: bool, what: str) -> None:
-    """Skip without `what`, or fail under CI where every tool must be present."""
-    if condition:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{what} is required under CI (scripts/setup.sh installs it)")
-    pytest.skip(f"{what} not available")
 
 
 def _ids(items: list[dict[str, Any]]) -> list[str]:
@@ -64,15 +55,6 @@ def counting(services: Any) -> Iterator[QueryCountingStore]:
     services.store = wrapper
     yield wrapper
     services.store = wrapper.inner
-
-
-class ListHandler(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
 
 
 @pytest.fixture()
@@ -309,15 +291,8 @@ def two_instances(services: Any) -> Iterator[tuple[Any, Any]]:
     """Services of two instances over the test's store and one redis-server."""
     from functions.cache import Cache
     from functions.services import Services, use_services
-    from tests.redis_server import RedisServer, RedisServerError, find_redis_server
 
-    need(find_redis_server() is not None, "redis-server")
-    server = RedisServer()
-    try:
-        server.start()
-    except RedisServerError as err:
-        server.cleanup()
-        need(False, f"redis-server ({err})")
+    server = started_redis()
     settings = dataclasses.replace(services.settings, cache_redis_url=server.url)
     a, b = (
         Services(settings, services.store, Cache.from_settings(settings))

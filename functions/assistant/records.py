@@ -109,7 +109,7 @@ def refresh_default_page(services: Services, uid: str, kind: Kind) -> None:
     if not services.settings.cache_enabled:
         return  # every read would run its loader anyway: a wasted store read
     try:
-        _load_default(services, uid, kind)
+        list_default(services, Caller(uid), kind)
     except Exception as err:
         # No payload and no uid in the line: the type is enough to tell a
         # store outage from a bug, and the call's own log line has the rest.
@@ -225,17 +225,11 @@ def list_default(
 ) -> tuple[list[dict[str, Any]], str | None, bool]:
     """The caller's default first page of `kind` (no filters, no cursor), the
     page a write caches afresh; returns what `list_page` returns."""
-    return _load_default(services, caller.require_user(), kind)
-
-
-def _load_default(
-    services: Services, uid: str, kind: Kind
-) -> tuple[list[dict[str, Any]], str | None, bool]:
     # The listing intents reach this same key for an empty payload: their
     # defaults are these fields of `kind` (see `ListParams.read`).
-    return _load_page(
+    return list_page(
         services,
-        uid,
+        caller,
         kind,
         filters=(),
         order_by=kind.order_by,
@@ -262,20 +256,6 @@ def list_page(
     came from the cache.
     """
     uid = caller.require_user()
-    return _load_page(services, uid, kind, filters, order_by, limit, cursor, shape)
-
-
-def _load_page(
-    services: Services,
-    uid: str,
-    kind: Kind,
-    filters: tuple[Filter, ...],
-    order_by: tuple[tuple[str, Any], ...],
-    limit: int | None,
-    cursor: str | None,
-    shape: Shape,
-) -> tuple[list[dict[str, Any]], str | None, bool]:
-    """`list_page` for `uid`."""
 
     def load() -> dict[str, Any]:
         query = Query(
