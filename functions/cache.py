@@ -385,8 +385,8 @@ class Cache:
         included, gets the value in JSON form (tuples come back as lists) as
         a `FrozenDict`/`FrozenList` shared with other readers: changing it
         raises TypeError, so copy it first. The second item is False exactly
-        when this call ran the loader. Redis
-        failures never raise; loader errors propagate and nothing is cached.
+        when this call ran the loader. Redis failures never raise; loader
+        errors propagate and nothing is cached.
         """
         category = Category(category)
         if not uid:
@@ -397,16 +397,7 @@ class Cache:
             return loader(), False
 
         started = self._timer()
-        client = self._usable_client()
-        token: str | None = None
-        if client is not None:
-            try:
-                token = self._redis_token(client, category, uid)
-            except _L2Error:
-                client = None
-        if token is None:
-            token = self._local_token(category, uid)
-
+        client, token = self._current_token(category, uid)
         with self._lock:
             entry = self._l1.get((category, uid, key))
             hit = entry is not None and entry.token == token
@@ -415,6 +406,41 @@ class Cache:
         if entry is not None and hit:
             return entry.value, True
         return self._load_once(client, category, uid, key, token, loader, started)
+
+    def refresh(
+        self, uid: str, category: Category, key: str, loader: Callable[[], Any]
+    ) -> None:
+        """Cache the value for (`uid`, `category`, `key`) now, as the next
+        read's miss would, unless it is cached already; not counted as a read
+        in `stats` (a write path that knows which read comes next calls it).
+
+        Redis failures never raise; loader errors propagate.
+        """
+        category = Category(category)
+        if not uid:
+            raise ValueError("uid must be a non-empty string")
+        if not self._enabled:
+            return
+        started = self._timer()
+        client, token = self._current_token(category, uid)
+        with self._lock:
+            entry = self._l1.get((category, uid, key))
+            if entry is not None and entry.token == token:
+                return
+        self._load_once(
+            client, category, uid, key, token, loader, started, counted=False
+        )
+
+    def _current_token(self, category: Category, uid: str) -> tuple[Any, str]:
+        """The Redis client to use (None: L2 is skipped) and the generation
+        token entries of (`uid`, `category`) must carry to be served."""
+        client = self._usable_client()
+        if client is not None:
+            try:
+                return client, self._redis_token(client, category, uid)
+            except _L2Error:
+                client = None
+        return None, self._local_token(category, uid)
 
     def _load_once(
         self,
@@ -425,6 +451,7 @@ class Cache:
         token: str,
         loader: Callable[[], T],
         started: float,
+        counted: bool = True,
     ) -> tuple[T, bool]:
         # The token is part of the flight key: a read that starts after an
         # invalidation must not join a load that began before it.
@@ -441,13 +468,14 @@ class Cache:
             flight.done.wait()
             if flight.error is not None:
                 raise flight.error
-            with self._lock:
-                self._counters[category].hits += 1
+            if counted:
+                with self._lock:
+                    self._counters[category].hits += 1
             return flight.value, True
 
         try:
             value, from_cache = self._fill(
-                client, category, uid, key, token, loader, started
+                client, category, uid, key, token, loader, started, counted
             )
             flight.value = value
         except BaseException as err:
@@ -468,8 +496,10 @@ class Cache:
         token: str,
         loader: Callable[[], T],
         started: float,
+        counted: bool,
     ) -> tuple[Any, bool]:
-        """Fill L1 from L2 or the loader.
+        """Fill L1 from L2 or the loader; `counted` says whether this is a
+        read for `stats`.
 
         Returns (value, came_from_cache); the value is the frozen JSON form,
         the same whichever tier produced it.
@@ -479,7 +509,7 @@ class Cache:
         l1_key = (category, uid, key)
         expires = started + self._ttls[category]
         if client is None:
-            _, value = self._run_loader(category, loader)
+            _, value = self._run_loader(category, loader, counted)
             self._store_l1(l1_key, token, value, expires, epoch)
             return value, False
 
@@ -488,7 +518,7 @@ class Cache:
         try:
             found = self._l2_read_or_lock(client, category, data_key, lock_key)
         except _L2Error:
-            _, value = self._run_loader(category, loader)
+            _, value = self._run_loader(category, loader, counted)
             return value, False
 
         if isinstance(found, tuple):
@@ -497,13 +527,14 @@ class Cache:
             if ttl_ms > 0:
                 expires = min(expires, self._timer() + ttl_ms / 1000)
             self._store_l1(l1_key, token, value, expires, epoch)
-            with self._lock:
-                self._counters[category].hits += 1
+            if counted:
+                with self._lock:
+                    self._counters[category].hits += 1
             return value, True
 
         lock_token = found
         try:
-            wire, value = self._run_loader(category, loader)
+            wire, value = self._run_loader(category, loader, counted)
             stored = self._l2_write(client, category, data_key, wire)
         finally:
             if lock_token:
@@ -547,11 +578,12 @@ class Cache:
             pause = min(pause * 2, 0.05)
 
     def _run_loader(
-        self, category: Category, loader: Callable[[], Any]
+        self, category: Category, loader: Callable[[], Any], counted: bool
     ) -> tuple[bytes, Any]:
         """Run the loader; returns its value as (JSON for L2, frozen for L1)."""
-        with self._lock:
-            self._counters[category].misses += 1
+        if counted:
+            with self._lock:
+                self._counters[category].misses += 1
         wire = _encode(loader())
         return wire, _freeze(json.loads(wire))
 
@@ -947,7 +979,8 @@ class Cache:
         read), entries (live L1 entries on this instance), evictions (L1
         entries dropped for room) and l2Errors (failed Redis operations, plus
         invalidations not published because Redis was down). Reads skipped
-        during an outage's backoff are not errors. `l2.tracking` says whether
+        during an outage's backoff are not errors, and `refresh` loads are
+        not reads. `l2.tracking` says whether
         this instance mirrors the generations (L1 hits need no round trip).
         """
         with self._lock:

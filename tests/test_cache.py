@@ -1031,3 +1031,60 @@ def test_invalidating_several_categories_is_one_message_to_other_instances(
     assert b.get_or_load("u1", E, "k", src.loader("expenses"))[0]["value"] == 1
     assert b.get_or_load("u1", O, "k", src.loader("orders"))[0]["value"] == 2
     assert b.get_or_load("u1", P, "k", src.loader("profile"))[1] is True
+
+
+def test_refresh_caches_the_next_read_without_counting_a_read(
+    make_cache: Callable[..., Cache], tiers: dict[str, Any]
+) -> None:
+    cache = make_cache(**tiers)
+    src = Source()
+    src.data["e"] = 1
+
+    cache.refresh("u1", E, "k", src.loader("e"))
+    assert src.calls == 1
+    stats = cache.stats()["categories"]["expenses"]
+    assert (stats["hits"], stats["misses"], stats["entries"]) == (0, 0, 1)
+    assert cache.get_or_load("u1", E, "k", src.loader("e")) == (
+        {"name": "e", "value": 1},
+        True,
+    )
+
+    cache.refresh("u1", E, "k", src.loader("e"))  # cached and current: no load
+    assert src.calls == 1
+    src.data["e"] = 2
+    cache.invalidate("u1", E)
+    cache.refresh("u1", E, "k", src.loader("e"))
+    assert src.calls == 2
+    assert cache.get_or_load("u1", E, "k", src.loader("e"))[0]["value"] == 2
+
+    def broken() -> dict[str, Any]:
+        raise RuntimeError("store down")
+
+    cache.invalidate("u1", E)
+    with pytest.raises(RuntimeError, match="store down"):
+        cache.refresh("u1", E, "k", broken)
+    stats = cache.stats()["categories"]["expenses"]
+    assert (stats["hits"], stats["misses"]) == (2, 0)
+
+
+def test_a_refresh_on_one_instance_is_a_hit_on_another(
+    make_cache: Callable[..., Cache], redis_server: RedisServer
+) -> None:
+    a = make_cache(redis_url=redis_server.url)
+    b = make_cache(redis_url=redis_server.url)
+    src = Source()
+    src.data["e"] = 1
+    b.get_or_load("u1", E, "k", src.loader("e"))
+
+    src.data["e"] = 2
+    a.invalidate("u1", E)
+    a.refresh("u1", E, "k", src.loader("e"))
+
+    _wait_for(
+        lambda: (
+            b.get_or_load("u1", E, "k", src.loader("e"))
+            == ({"name": "e", "value": 2}, True)
+        ),
+        "B to see A's refresh",
+    )
+    assert src.calls == 2

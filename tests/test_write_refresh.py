@@ -191,6 +191,20 @@ def test_the_refresh_reads_the_store_once_per_write(
     assert counting.queries == 1  # ...which the app's read then hits
 
 
+def test_the_refresh_is_not_counted_as_a_read_in_the_cache_stats(
+    client: CallableClient, services: Any, alice: str
+) -> None:
+    def counts() -> tuple[int, int]:
+        block = services.cache.stats()["categories"]["expenses"]
+        return block["hits"], block["misses"]
+
+    ok(client, "registrarDespesa", EXPENSE, alice)
+    # The hit rate the dashboard and the alert watch is about the app's reads.
+    assert counts() == (0, 0)
+    ok(client, "listarDespesas", {}, alice)
+    assert counts() == (1, 0)
+
+
 # -- other listings are only invalidated ------------------------------------
 
 

@@ -109,7 +109,9 @@ def refresh_default_page(services: Services, uid: str, kind: Kind) -> None:
     if not services.settings.cache_enabled:
         return  # every read would run its loader anyway: a wasted store read
     try:
-        list_default(services, Caller(uid), kind)
+        key, load = _page_read(services, uid, kind, **_default_page(kind))
+        # Not a read: the hit rate counts what the app asks for.
+        services.cache.refresh(uid, kind.category, key, load)
     except Exception as err:
         # No payload and no uid in the line: the type is enough to tell a
         # store outage from a bug, and the call's own log line has the rest.
@@ -225,18 +227,19 @@ def list_default(
 ) -> tuple[list[dict[str, Any]], str | None, bool]:
     """The caller's default first page of `kind` (no filters, no cursor), the
     page a write caches afresh; returns what `list_page` returns."""
+    return list_page(services, caller, kind, **_default_page(kind))
+
+
+def _default_page(kind: Kind) -> dict[str, Any]:
     # The listing intents reach this same key for an empty payload: their
     # defaults are these fields of `kind` (see `ListParams.read`).
-    return list_page(
-        services,
-        caller,
-        kind,
-        filters=(),
-        order_by=kind.order_by,
-        limit=kind.page_size,
-        cursor=None,
-        shape=kind.shape,
-    )
+    return {
+        "filters": (),
+        "order_by": kind.order_by,
+        "limit": kind.page_size,
+        "cursor": None,
+        "shape": kind.shape,
+    }
 
 
 def list_page(
@@ -256,6 +259,33 @@ def list_page(
     came from the cache.
     """
     uid = caller.require_user()
+    key, load = _page_read(
+        services,
+        uid,
+        kind,
+        filters=filters,
+        order_by=order_by,
+        limit=limit,
+        cursor=cursor,
+        shape=shape,
+    )
+    value, cached = services.cache.get_or_load(uid, kind.category, key, load)
+    return value["items"], value["next"], cached
+
+
+def _page_read(
+    services: Services,
+    uid: str,
+    kind: Kind,
+    *,
+    filters: tuple[Filter, ...],
+    order_by: tuple[tuple[str, Any], ...],
+    limit: int | None,
+    cursor: str | None,
+    shape: Shape,
+) -> tuple[str, Callable[[], dict[str, Any]]]:
+    """The cache key of one page of `uid`'s records and the loader that
+    queries the store for it."""
 
     def load() -> dict[str, Any]:
         query = Query(
@@ -269,9 +299,7 @@ def list_page(
             ) from err
         return {"items": [shape(doc) for doc in page.docs], "next": page.next_cursor}
 
-    key = _page_key(filters, order_by, limit, cursor)
-    value, cached = services.cache.get_or_load(uid, kind.category, key, load)
-    return value["items"], value["next"], cached
+    return _page_key(filters, order_by, limit, cursor), load
 
 
 @functools.lru_cache(maxsize=1024)
