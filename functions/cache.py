@@ -346,8 +346,11 @@ class Cache:
         # Bumped whenever L2 goes down or comes back; a load that started in
         # another epoch does not write its result into L1.
         self._epoch = 0
-        self._pending: set[tuple[Category, str | None]] = set()
-        self._pending_overflow = False
+        # Invalidations Redis missed, each with the number of its latest miss:
+        # a replay forgets only those not missed again while it ran.
+        self._pending: dict[tuple[Category, str | None], int] = {}
+        self._misses_seq = itertools.count(1)
+        self._pending_overflow = 0  # the number of the latest miss past the bound
 
         self._stop = threading.Event()
         self._gc_thread: threading.Thread | None = None
@@ -619,6 +622,12 @@ class Cache:
         with self._lock:
             for cat in categories:
                 self._user_gens[(cat, uid)] = (next(self._gen_seq), self._timer())
+            if len(self._user_gens) > 4 * self._max_entries:
+                # Bounded memory: a new generation for every category outdates
+                # every entry tagged with a local token, as the user ones did.
+                self._user_gens.clear()
+                for cat in Category:
+                    self._category_gens[cat] = next(self._gen_seq)
         self._invalidate_l2([(cat, uid) for cat in categories])
 
     def invalidate_category(self, category: Category) -> None:
@@ -650,11 +659,16 @@ class Cache:
         with self._lock:
             for cat in uncounted:
                 self._counters[cat].l2_errors += 1
-            if len(self._pending) + len(targets) > _MAX_PENDING:
-                self._pending_overflow = True
+            if self._pending_overflow or (
+                len(self._pending) + len(targets) > _MAX_PENDING
+            ):
+                # Too many to remember: the replay invalidates everything, at
+                # least once after this miss.
+                self._pending_overflow = next(self._misses_seq)
                 self._pending.clear()
-            elif not self._pending_overflow:
-                self._pending.update(targets)
+            else:
+                for target in targets:
+                    self._pending[target] = next(self._misses_seq)
 
     def _publish(self, client: Any, targets: list[tuple[Category, str | None]]) -> None:
         assignments = [
@@ -735,10 +749,14 @@ class Cache:
             mirror.start()
             self._mirror = mirror
         except Exception as err:
-            import redis
+            from redis.exceptions import NoPermissionError, ResponseError
 
-            # A server that refuses CLIENT TRACKING will keep refusing it.
-            refused = isinstance(err, redis.ResponseError | ValueError)
+            # A server that refuses CLIENT TRACKING (no permission, unknown
+            # command, RESP2 only) will keep refusing it; BUSY, LOADING and
+            # the like pass, so those are retried after the backoff.
+            refused = isinstance(err, ValueError | NoPermissionError) or (
+                isinstance(err, ResponseError) and "unknown" in str(err).lower()
+            )
             self._mirror_retry_at = (
                 float("inf") if refused else self._timer() + _BACKOFF_MAX_S
             )
@@ -847,18 +865,25 @@ class Cache:
         return True
 
     def _replay_pending(self, client: Any) -> None:
-        with self._lock:
-            targets = list(self._pending)
-            overflow = self._pending_overflow
-        if overflow:
-            # Too many missed invalidations to remember: invalidate everything.
-            targets = [(category, None) for category in Category]
-        if targets:
-            self._publish(client, targets)
-        with self._lock:
-            self._pending.difference_update(targets)
+        # Invalidations missed while a replay runs are replayed at once too,
+        # a few rounds at most; any left wait for the next housekeeping tick.
+        for _ in range(3):
+            with self._lock:
+                replayed = dict(self._pending)
+                overflow = self._pending_overflow
+            if not replayed and not overflow:
+                return
+            targets = list(replayed)
             if overflow:
-                self._pending_overflow = False
+                # Too many missed invalidations to remember: all of them.
+                targets = [(category, None) for category in Category]
+            self._publish(client, targets)
+            with self._lock:
+                for target, seq in replayed.items():
+                    if self._pending.get(target) == seq:
+                        del self._pending[target]
+                if overflow and self._pending_overflow == overflow:
+                    self._pending_overflow = 0
 
     def _l2_call(self, categories: Category | list[Category], fn: Callable[[], T]) -> T:
         try:

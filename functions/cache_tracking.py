@@ -119,6 +119,10 @@ class GenerationMirror:
             conn.read_response(timeout=_READ_TIMEOUT_S)
             conn.send_command("PING")
             conn.read_response(timeout=_READ_TIMEOUT_S)
+            # Messages read along with those replies concern changes made
+            # before anything is mirrored; they only must not stay buffered.
+            while conn.can_read(0):
+                conn.read_response(push_request=True, timeout=_READ_TIMEOUT_S)
         except BaseException:
             conn.disconnect()
             raise
@@ -170,11 +174,15 @@ class GenerationMirror:
         if fd is None or draining & 1 or now - self._proven_at >= PING_EVERY_S:
             return None
         try:
-            readable = select.select((fd,), (), (), 0)[0]
+            # poll, not select: descriptors past 1023 are fine. Every path that
+            # reads the socket leaves no whole message in redis-py's buffer,
+            # so an empty socket means nothing has arrived unapplied.
+            poller = select.poll()
+            poller.register(fd, select.POLLIN)
+            if poller.poll(0):
+                return None
         except (OSError, ValueError):
             return None  # closed meanwhile
-        if readable:
-            return None
         found = [self._values.get(key) for key in keys]
         # A drain that started after the first read of `_draining` may have
         # taken a message off the socket before the select above.
@@ -217,12 +225,19 @@ class GenerationMirror:
                 ("SET", key, value) if ttl is None else ("SET", key, value, "EX", ttl)
                 for key, value, ttl in assignments
             ]
-            # Replies may come after messages, applied while reading them.
+            # Messages may come before and after the replies; the handler
+            # applies those read along the way, the last loop those behind.
             self._draining += 1
             try:
+                if self._ping_sent_at is not None:
+                    # The PONG of an earlier PING comes before the replies.
+                    conn.read_response(timeout=_READ_TIMEOUT_S)
+                    self._proven_at, self._ping_sent_at = self._ping_sent_at, None
                 conn.send_packed_command(conn.pack_commands(commands))
                 for _ in commands:
+                    # An error reply (out of memory, READONLY) raises here.
                     conn.read_response(timeout=_READ_TIMEOUT_S)
+                self._apply_received(conn)
             except Exception:
                 self._close_locked()
                 raise
@@ -250,13 +265,7 @@ class GenerationMirror:
         self._used_at = now
         self._draining += 1
         try:
-            while conn.can_read(0):
-                reply = conn.read_response(push_request=True, timeout=_READ_TIMEOUT_S)
-                # Pushes go to the handler and come back as None; the only
-                # reply is PONG, which proves every earlier message arrived.
-                if reply is not None and self._ping_sent_at is not None:
-                    self._proven_at = self._ping_sent_at
-                    self._ping_sent_at = None
+            self._apply_received(conn)
             if self._ping_sent_at is None and now - self._proven_at >= PING_EVERY_S:
                 conn.send_command("PING")
                 self._ping_sent_at = now
@@ -274,6 +283,21 @@ class GenerationMirror:
         finally:
             self._draining += 1
         return True
+
+    def _apply_received(self, conn: Any) -> None:
+        """Apply every message received so far, the buffered ones included."""
+        while conn.can_read(0):
+            reply = conn.read_response(push_request=True, timeout=_READ_TIMEOUT_S)
+            # Pushes go to the handler and come back as None. The only reply
+            # expected is the PONG, which proves every earlier message arrived;
+            # anything else means replies and requests no longer pair up.
+            if reply is None:
+                continue
+            if self._ping_sent_at is None:
+                raise RuntimeError(
+                    f"unexpected reply on the tracking connection: {reply!r}"
+                )
+            self._proven_at, self._ping_sent_at = self._ping_sent_at, None
 
     def _keep(self, key: str, value: bytes) -> None:
         values = self._values

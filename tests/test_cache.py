@@ -1088,3 +1088,61 @@ def test_a_refresh_on_one_instance_is_a_hit_on_another(
         "B to see A's refresh",
     )
     assert src.calls == 2
+
+
+def test_a_refused_generation_write_is_an_l2_error_even_with_a_ping_pending(
+    make_cache: Callable[..., Cache], redis_server: RedisServer
+) -> None:
+    import redis
+
+    from functions.cache_tracking import PING_EVERY_S
+
+    a = make_cache(redis_url=redis_server.url)
+    src = Source()
+    src.data["e"] = 1
+    for _ in range(2):
+        a.get_or_load("u1", E, "k", src.loader("e"))
+    with redis.Redis.from_url(redis_server.url) as admin:
+        admin.config_set("maxmemory-policy", "noeviction")
+        admin.config_set("maxmemory", 1)  # every SET is refused (OOM)
+        src.data["e"] = 2
+        # The write first sends the PING that is due, then its SET.
+        time.sleep(PING_EVERY_S + 0.1)
+        a.invalidate("u1", E)
+
+        # The refusal is seen (not mistaken for the PING's answer): counted,
+        # kept for replay, and this instance does not serve the old value.
+        assert a.stats()["total"]["l2Errors"] >= 1
+        assert a._pending
+        assert a.get_or_load("u1", E, "k", src.loader("e"))[0]["value"] == 2
+        admin.config_set("maxmemory", 0)
+
+
+def test_a_message_read_along_with_a_reply_is_applied_at_once(
+    make_cache: Callable[..., Cache], redis_server: RedisServer
+) -> None:
+    import redis
+
+    a = make_cache(redis_url=redis_server.url)
+    b = make_cache(redis_url=redis_server.url)
+    src = Source()
+    src.data["u2"] = "old"
+    for cache in (a, b, a, b):
+        for uid in ("u1", "u2"):
+            cache.get_or_load(uid, E, "k", src.loader(uid))
+
+    # Both invalidations reach Redis in one turn of its event loop, so B's
+    # message to A travels in the same packet as the answer to A's own write.
+    with redis.Redis.from_url(redis_server.url) as admin:
+        admin.execute_command("CLIENT", "PAUSE", "100", "WRITE")
+        mine = threading.Thread(target=lambda: a.invalidate("u1", E))
+        mine.start()
+        time.sleep(0.02)
+        src.data["u2"] = "new"
+        theirs = threading.Thread(target=lambda: b.invalidate("u2", E))
+        theirs.start()
+        mine.join()
+        theirs.join()
+    time.sleep(0.05)  # delivery on one host; the next PING is 0.5 s away
+
+    assert a.get_or_load("u2", E, "k", src.loader("u2"))[0]["value"] == "new"
