@@ -405,10 +405,14 @@ def delete_user_data(services: Services, caller: Caller, data: Any) -> dict[str,
     counts: dict[str, int] = {"profile": int(profile is not None)}
     for name in USER_COLLECTIONS:
         counts[name] = services.store.count(Query(f"{base}/{name}"))
-    removed = services.store.delete_tree(base)
+    try:
+        removed = services.store.delete_tree(base)
+    finally:
+        # Even when a later step (or the deletion itself, halfway) fails,
+        # nothing already erased may be served from the cache.
+        services.cache.invalidate(uid)
     counts["otherDocuments"] = max(0, removed - sum(counts.values()))
     counts["metricsEntries"] = _forget_metrics(services, uid)
-    services.cache.invalidate(uid)
     _anonymize_this_call()
 
     auth_deleted: bool | None = None

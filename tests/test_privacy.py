@@ -16,7 +16,7 @@ from functions import privacy
 from functions.config import load_settings
 from functions.monitoring.rollups import recorder_for
 from functions.plans import month_key
-from functions.store.base import Query
+from functions.store.base import Query, StoreUnavailable
 from tests.conftest import CallableClient
 from tests.test_assistant import EXPENSE, ORDER, RECIPE, ok
 
@@ -169,6 +169,36 @@ def test_delete_erases_profile_records_cache_and_metrics(
     # Bob is untouched.
     assert _paths_under(services, "users/bob") == bob_before
     assert client.ok("exportUserData", {}, bob)["export"]["profile"] is not None
+
+
+def test_an_erasure_that_fails_after_deleting_serves_nothing_erased(
+    client: CallableClient, services: Any, alice: str
+) -> None:
+    class MetricsDown:
+        """The store, failing only the metrics query that follows the deletion."""
+
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+        def query(self, query: Query) -> Any:
+            if query.collection.startswith("metrics"):
+                raise StoreUnavailable("store down")
+            return self.inner.query(query)
+
+    expense_id = ok(client, "registrarDespesa", EXPENSE, alice)["expenseId"]
+    assert ok(client, "listarDespesas", {}, alice)["cached"] is True
+    services.store = MetricsDown(services.store)
+    try:
+        status, _ = client.call("deleteUserData", {"confirm": "EXCLUIR"}, alice)
+    finally:
+        services.store = services.store.inner
+
+    assert status == 503
+    assert services.store.get(f"users/alice/expenses/{expense_id}") is None
+    assert ok(client, "listarDespesas", {}, alice)["expenses"] == []
 
 
 def test_erasure_record_holds_no_personal_data(
