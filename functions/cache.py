@@ -35,6 +35,19 @@ instance only.
 # instances that did not notice the outage may serve their older L1 entries,
 # and if this instance dies before replaying, for up to the TTL.
 
+# Limitation: generations are only as durable as Redis. A Redis restored from
+# an older snapshot, or a replica promoted before it received the latest
+# writes, brings back generations that entries older than those writes carry,
+# and such entries are served until their TTL. Memorystore's basic tier
+# restarts empty, which is safe; after a restore or failover of a persistent
+# or replicated Redis, run `python -m functions clear-cache` (README) so every
+# entry misses once.
+
+# Limitation: a Redis call waits up to twice the 0.25 s socket timeout (one
+# immediate retry replaces a connection Redis closed), and opening the mirror
+# adds its own, so a stalled Redis can hold a request about 1 s before it is
+# declared down; later requests skip Redis until the backoff ends.
+
 Stampedes. Concurrent misses of one key on one instance share one loader call
 (a per-key in-flight record); across instances with Redis a short `SET NX PX`
 lock makes the others wait and re-read L2, and load themselves only once the

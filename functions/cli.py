@@ -336,6 +336,32 @@ def _run_job_command(name: str) -> Any:
         services.cache.close()
 
 
+def _clear_cache_command() -> dict[str, Any]:
+    """Give every cache category a new generation in the shared Redis, so
+    every instance's every entry misses once (after a Redis restore or
+    failover, or to drop data changed behind the backend's back)."""
+    from functions.cache import Category
+    from functions.services import build_services
+
+    services = build_services()
+    cache = services.cache
+    try:
+        if not cache.stats()["l2"]["configured"]:
+            raise CliError(
+                "CACHE_REDIS_URL is not set: without Redis each instance's "
+                "cache is its own, and this process cannot reach theirs"
+            )
+        # The cache logs JSON lines to stdout; stdout holds only the result.
+        with contextlib.redirect_stdout(sys.stderr):
+            for category in Category:
+                cache.invalidate_category(category)
+        if not cache.stats()["l2"]["healthy"]:
+            raise CliError("Redis (CACHE_REDIS_URL) unreachable: nothing cleared")
+        return {"cleared": [str(category) for category in Category]}
+    finally:
+        cache.close()
+
+
 def _functions_of_main() -> dict[str, list[str]]:
     """The function names of main.py by kind: callable, http, scheduled."""
     import main
@@ -454,6 +480,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     job.add_argument("name", metavar="NAME", choices=names, help=", ".join(names))
 
+    commands.add_parser(
+        "clear-cache",
+        help="make every cached entry of every instance miss once (needs Redis)",
+        description="New generations for every cache category in the Redis of "
+        "CACHE_REDIS_URL: every instance reloads what it reads next.",
+    )
+
     info = commands.add_parser("serve-info", help="print the local URLs")
     info.add_argument(
         "--wait",
@@ -480,6 +513,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = _load_demo_command(args, local)
         elif args.command == "run-job":
             result = _run_job_command(args.name)
+        elif args.command == "clear-cache":
+            result = _clear_cache_command()
         else:
             if args.wait:
                 _wait_for_functions(local, args.wait)

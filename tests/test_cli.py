@@ -56,6 +56,7 @@ def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
         "grant-admin",
         "load-demo",
         "run-job",
+        "clear-cache",
         "serve-info",
     ):
         assert command in out
@@ -247,3 +248,50 @@ def test_python_dash_m_functions_runs_the_cli() -> None:
         timeout=60,
     )
     assert done.returncode == 0 and "load-demo" in done.stdout
+
+
+def test_clear_cache_makes_every_instance_miss_once(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from functions.cache import Cache, Category
+    from tests.support import started_redis
+
+    server = started_redis()
+    instance = Cache(redis_url=server.url)
+    try:
+        calls = []
+
+        def load() -> int:
+            calls.append(1)
+            return len(calls)
+
+        for category in Category:
+            instance.get_or_load("u1", category, "k", load)
+        monkeypatch.setenv("CACHE_REDIS_URL", server.url)
+
+        status, out, _ = _run(capsys, "clear-cache")
+
+        assert status == 0
+        assert json.loads(out) == {"cleared": [str(c) for c in Category]}
+        assert [instance.get_or_load("u1", c, "k", load)[1] for c in Category] == [
+            False
+        ] * len(Category)
+    finally:
+        instance.close()
+        server.cleanup()
+
+
+def test_clear_cache_fails_without_a_reachable_redis(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.redis_server import RedisServer
+
+    monkeypatch.delenv("CACHE_REDIS_URL", raising=False)
+    status, out, err = _run(capsys, "clear-cache")
+    assert (status, out) == (1, "") and "CACHE_REDIS_URL is not set" in err
+
+    nobody = RedisServer()  # a free port nobody listens on
+    monkeypatch.setenv("CACHE_REDIS_URL", nobody.url)
+    status, out, err = _run(capsys, "clear-cache")
+    assert (status, out) == (1, "") and "unreachable" in err
+    nobody.cleanup()
