@@ -6,7 +6,7 @@ that the check costs no round trip: a dedicated connection turns on Redis
 client tracking in broadcast mode for the generation prefixes, and Redis then
 pushes an invalidation message on that connection whenever such a key changes,
 expires or is evicted, on any instance. Every lookup first looks for received
-messages (one select() on the socket, without the lock when it finds none) and
+messages (one poll() of the socket, without the lock when it finds none) and
 applies them, so a copy is dropped as soon as its message arrives. Generations
 this instance writes go through the same connection (`write`): Redis's answer
 follows every earlier message, so the values written are kept at once.
