@@ -185,7 +185,7 @@ class GenerationMirror:
             return None  # closed meanwhile
         found = [self._values.get(key) for key in keys]
         # A drain that started after the first read of `_draining` may have
-        # taken a message off the socket before the select above.
+        # taken a message off the socket before the poll above.
         if self._draining != draining or None in found:
             return None
         self._used_at = now
