@@ -404,6 +404,31 @@ class Cache:
         when this call ran the loader. Redis failures never raise; loader
         errors propagate and nothing is cached.
         """
+        return self._read(uid, category, key, loader, counted=True)
+
+    def refresh(
+        self, uid: str, category: Category, key: str, loader: Callable[[], Any]
+    ) -> None:
+        """Cache the value for (`uid`, `category`, `key`) now, as the next
+        read's miss would, unless it is cached already; not counted as a read
+        in `stats` (a write path that knows which read comes next calls it).
+        Nothing when the cache is off.
+
+        Redis failures never raise; loader errors propagate.
+        """
+        if self._enabled:
+            self._read(uid, category, key, loader, counted=False)
+
+    def _read(
+        self,
+        uid: str,
+        category: Category,
+        key: str,
+        loader: Callable[[], T],
+        *,
+        counted: bool,
+    ) -> tuple[T, bool]:
+        """`get_or_load`; `counted` says whether `stats` count it as a read."""
         category = Category(category)
         if not uid:
             raise ValueError("uid must be a non-empty string")
@@ -417,34 +442,12 @@ class Cache:
         with self._lock:
             entry = self._l1.get((category, uid, key))
             hit = entry is not None and entry.token == token
-            if hit:
+            if hit and counted:
                 self._counters[category].hits += 1
         if entry is not None and hit:
             return entry.value, True
-        return self._load_once(client, category, uid, key, token, loader, started)
-
-    def refresh(
-        self, uid: str, category: Category, key: str, loader: Callable[[], Any]
-    ) -> None:
-        """Cache the value for (`uid`, `category`, `key`) now, as the next
-        read's miss would, unless it is cached already; not counted as a read
-        in `stats` (a write path that knows which read comes next calls it).
-
-        Redis failures never raise; loader errors propagate.
-        """
-        category = Category(category)
-        if not uid:
-            raise ValueError("uid must be a non-empty string")
-        if not self._enabled:
-            return
-        started = self._timer()
-        client, token = self._current_token(category, uid)
-        with self._lock:
-            entry = self._l1.get((category, uid, key))
-            if entry is not None and entry.token == token:
-                return
-        self._load_once(
-            client, category, uid, key, token, loader, started, counted=False
+        return self._load_once(
+            client, category, uid, key, token, loader, started, counted
         )
 
     def _current_token(self, category: Category, uid: str) -> tuple[Any, str]:
@@ -467,7 +470,7 @@ class Cache:
         token: str,
         loader: Callable[[], T],
         started: float,
-        counted: bool = True,
+        counted: bool,
     ) -> tuple[T, bool]:
         # The token is part of the flight key: a read that starts after an
         # invalidation must not join a load that began before it.

@@ -14,6 +14,7 @@ import logging
 import os
 import pickle
 import random
+import select
 import subprocess
 import sys
 import threading
@@ -1143,6 +1144,15 @@ def test_a_message_read_along_with_a_reply_is_applied_at_once(
         theirs.start()
         mine.join()
         theirs.join()
-    time.sleep(0.05)  # delivery on one host; the next PING is 0.5 s away
+    mirror = a._mirror
+    assert mirror is not None and mirror._conn is not None
+    conn = mirror._conn
+    gen_key = "cache:v1:ug:expenses:u2"
 
+    def arrived() -> bool:
+        # Applied already, buffered by redis-py, or waiting on the socket.
+        readable = select.select([conn._sock], [], [], 0)[0]
+        return gen_key not in mirror._values or conn.can_read(0) or bool(readable)
+
+    _wait_for(arrived, "B's message to reach A")
     assert a.get_or_load("u2", E, "k", src.loader("u2"))[0]["value"] == "new"

@@ -106,12 +106,13 @@ def refresh_default_page(services: Services, uid: str, kind: Kind) -> None:
     only means the next listing loads the page itself. A failure is logged
     as one `cache_refresh_failed` line.
     """
-    if not services.settings.cache_enabled:
-        return  # every read would run its loader anyway: a wasted store read
     try:
-        key, load = _page_read(services, uid, kind, **_default_page(kind))
-        # Not a read: the hit rate counts what the app asks for.
-        services.cache.refresh(uid, kind.category, key, load)
+        page = _default_page(kind)
+        # Not a read: the hit rate counts what the app asks for. With the
+        # cache off it loads nothing.
+        services.cache.refresh(
+            uid, kind.category, page.key, page.loader(services, uid, kind)
+        )
     except Exception as err:
         # No payload and no uid in the line: the type is enough to tell a
         # store outage from a bug, and the call's own log line has the rest.
@@ -227,19 +228,7 @@ def list_default(
 ) -> tuple[list[dict[str, Any]], str | None, bool]:
     """The caller's default first page of `kind` (no filters, no cursor), the
     page a write caches afresh; returns what `list_page` returns."""
-    return list_page(services, caller, kind, **_default_page(kind))
-
-
-def _default_page(kind: Kind) -> dict[str, Any]:
-    # The listing intents reach this same key for an empty payload: their
-    # defaults are these fields of `kind` (see `ListParams.read`).
-    return {
-        "filters": (),
-        "order_by": kind.order_by,
-        "limit": kind.page_size,
-        "cursor": None,
-        "shape": kind.shape,
-    }
+    return _list(services, caller.require_user(), kind, _default_page(kind))
 
 
 def list_page(
@@ -258,48 +247,61 @@ def list_page(
     Returns the shaped records, the cursor of the next page and whether the page
     came from the cache.
     """
-    uid = caller.require_user()
-    key, load = _page_read(
-        services,
-        uid,
-        kind,
-        filters=filters,
-        order_by=order_by,
-        limit=limit,
-        cursor=cursor,
-        shape=shape,
-    )
-    value, cached = services.cache.get_or_load(uid, kind.category, key, load)
+    page = _Page(filters, order_by, limit, cursor, shape)
+    return _list(services, caller.require_user(), kind, page)
+
+
+@dataclass(frozen=True)
+class _Page:
+    """Which page of a kind's records, and how each record is shaped."""
+
+    filters: tuple[Filter, ...]
+    order_by: tuple[tuple[str, Any], ...]
+    limit: int | None
+    cursor: str | None
+    shape: Shape
+
+    @property
+    def key(self) -> str:
+        return _page_key(self.filters, self.order_by, self.limit, self.cursor)
+
+    def loader(
+        self, services: Services, uid: str, kind: Kind
+    ) -> Callable[[], dict[str, Any]]:
+        """What queries the store for this page of `uid`'s records."""
+
+        def load() -> dict[str, Any]:
+            query = Query(
+                f"users/{uid}/{kind.collection}",
+                self.filters,
+                self.order_by,
+                self.limit,
+                self.cursor,
+            )
+            try:
+                found = services.store.query(query)
+            except ValueError as err:
+                raise InvalidArgument(
+                    "Cursor de paginação inválido.", {"cursor": "cursor inválido"}
+                ) from err
+            items = [self.shape(doc) for doc in found.docs]
+            return {"items": items, "next": found.next_cursor}
+
+        return load
+
+
+def _default_page(kind: Kind) -> _Page:
+    # The listing intents reach this same key for an empty payload: their
+    # defaults are these fields of `kind` (see `ListParams.read`).
+    return _Page((), kind.order_by, kind.page_size, None, kind.shape)
+
+
+def _list(
+    services: Services, uid: str, kind: Kind, page: _Page
+) -> tuple[list[dict[str, Any]], str | None, bool]:
+    load = page.loader(services, uid, kind)
+    value, cached = services.cache.get_or_load(uid, kind.category, page.key, load)
     return value["items"], value["next"], cached
-
-
-def _page_read(
-    services: Services,
-    uid: str,
-    kind: Kind,
-    *,
-    filters: tuple[Filter, ...],
-    order_by: tuple[tuple[str, Any], ...],
-    limit: int | None,
-    cursor: str | None,
-    shape: Shape,
-) -> tuple[str, Callable[[], dict[str, Any]]]:
-    """The cache key of one page of `uid`'s records and the loader that
-    queries the store for it."""
-
-    def load() -> dict[str, Any]:
-        query = Query(
-            f"users/{uid}/{kind.collection}", filters, order_by, limit, cursor
-        )
-        try:
-            page = services.store.query(query)
-        except ValueError as err:
-            raise InvalidArgument(
-                "Cursor de paginação inválido.", {"cursor": "cursor inválido"}
-            ) from err
-        return {"items": [shape(doc) for doc in page.docs], "next": page.next_cursor}
-
-    return _page_key(filters, order_by, limit, cursor), load
 
 
 @functools.lru_cache(maxsize=1024)
